@@ -1,0 +1,21 @@
+// dlcore.cuda: availability, synchronisation and the caching allocator's statistics.
+#include "bindings.h"
+#include "dlcore/cuda_runtime.h"
+
+namespace dlcore::bindings {
+void bind_cuda(py::module_& m) {
+  m.def("is_available", &cuda::is_available, "True when a CUDA device can run this build.");
+  m.def("device_count", &cuda::device_count);
+  m.def("synchronize", &cuda::synchronize, "Waits for queued GPU work; raises errors kernels recorded.");
+  m.def("memory_allocated", &cuda::memory_allocated, "Bytes held by live CUDA tensors.");
+  m.def("max_memory_allocated", &cuda::max_memory_allocated, "Peak of memory_allocated since the last reset.");
+  m.def("memory_reserved", &cuda::memory_reserved, "Bytes obtained from the driver (live and cached).");
+  m.def("reset_peak_memory_stats", &cuda::reset_peak_memory_stats);
+  m.def("empty_cache", &cuda::empty_cache, "Returns cached, unused blocks to the driver.");
+#if DLCORE_WITH_CUDA
+  m.attr("built_with_cuda") = true;
+#else
+  m.attr("built_with_cuda") = false;
+#endif
+}
+}  // namespace dlcore::bindings

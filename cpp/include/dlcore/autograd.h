@@ -1,0 +1,66 @@
+// Define-by-run autograd: each differentiable op records a Node holding what its backward needs;
+// backward() walks the graph from a root in dependency order and accumulates into leaves' .grad.
+// Every Node has one output (all dlcore ops return one tensor), which keeps the engine simple.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dlcore/tensor.h"
+
+namespace dlcore {
+
+struct Edge {
+  std::shared_ptr<Node> fn;  // null: this input needs no gradient
+};
+
+struct Node {
+  virtual ~Node() = default;
+  // Gradients with respect to each input, in the order of next_edges; an undefined Tensor means
+  // "no gradient for that input". Called at most once per backward pass, outside grad mode.
+  virtual std::vector<Tensor> apply(const Tensor& grad_output) = 0;
+  virtual std::string name() const = 0;
+  // Drops saved tensors after a backward pass without retain_graph; a second pass then fails.
+  virtual void release_saved() {}
+  std::vector<Edge> next_edges;
+  bool released = false;
+};
+
+// The sink of a leaf: adds incoming gradients into the leaf's .grad.
+struct AccumulateGrad : Node {
+  explicit AccumulateGrad(const std::shared_ptr<TensorImpl>& leaf) : leaf(leaf) {}
+  std::vector<Tensor> apply(const Tensor& grad_output) override;
+  std::string name() const override { return "AccumulateGrad"; }
+  std::weak_ptr<TensorImpl> leaf;
+};
+
+// Thread-local switch, like torch.no_grad().
+struct GradMode {
+  static bool is_enabled();
+  static void set_enabled(bool enabled);
+};
+
+class NoGradGuard {
+ public:
+  NoGradGuard() : previous_(GradMode::is_enabled()) { GradMode::set_enabled(false); }
+  ~NoGradGuard() { GradMode::set_enabled(previous_); }
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+ private:
+  bool previous_;
+};
+
+namespace autograd {
+
+// True when grad mode is on and any defined input requires grad.
+bool any_requires_grad(std::initializer_list<const Tensor*> inputs);
+// Where a gradient for t should flow: its grad_fn, its AccumulateGrad (leaves), or nowhere.
+Edge gradient_edge(const Tensor& t);
+// Wires node's inputs and makes `output` its result.
+void record(const std::shared_ptr<Node>& node, std::initializer_list<const Tensor*> inputs,
+            Tensor& output);
+// Runs the backward pass from root with its gradient.
+void run_backward(const Tensor& root, const Tensor& grad_root, bool retain_graph);
+
+}  // namespace autograd
+}  // namespace dlcore

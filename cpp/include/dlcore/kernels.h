@@ -1,0 +1,53 @@
+// Kernel interface shared by the CPU and CUDA backends.
+// The shape structs below are plain data passed by value to both backends; kernel_list.inc holds
+// the declarations, included once per backend namespace so the two can never drift apart.
+#pragma once
+#include <cstdint>
+
+namespace dlcore {
+
+constexpr int kMaxDims = 8;
+
+enum class BinaryOp : int8_t { Add, Sub, Mul, Div };
+
+// A broadcast iteration space: sizes of the (contiguous) output and element strides of the inputs.
+struct BroadcastShape {
+  int ndim = 0;
+  int64_t sizes[kMaxDims] = {};
+  int64_t a_strides[kMaxDims] = {};
+  int64_t b_strides[kMaxDims] = {};
+  int64_t numel() const {
+    int64_t n = 1;
+    for (int i = 0; i < ndim; ++i) n *= sizes[i];
+    return n;
+  }
+};
+
+struct Conv2dShape {
+  int64_t N, C, H, W;      // input
+  int64_t K, R, S;         // output channels, kernel height, kernel width
+  int64_t stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, groups;
+  int64_t P, Q;            // output height, width
+};
+
+struct Pool2dShape {
+  int64_t N, C, H, W;
+  int64_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w;
+  int64_t P, Q;
+};
+
+struct GatherShape {
+  int64_t batch, C, H, W;
+  bool channels_last;
+  float mean[4], std[4];   // per channel, C <= 4
+};
+
+namespace kernels::cpu {
+#include "dlcore/kernel_list.inc"
+}  // namespace kernels::cpu
+
+namespace kernels::cuda {
+#include "dlcore/kernel_list.inc"
+}  // namespace kernels::cuda
+
+}  // namespace dlcore

@@ -1,0 +1,80 @@
+// The differentiable ops. Each validates its arguments (a ValueError-style dlcore::ValueError naming
+// the op and the shapes), allocates the output on the input's device, calls that device's kernel
+// and, when a gradient is needed, records its backward Node. Implementations: cpp/src/ops/*.cpp.
+#pragma once
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "dlcore/tensor.h"
+
+namespace dlcore {
+
+// Bad arguments or shapes (Python ValueError); device and CUDA failures are std::runtime_error.
+struct ValueError : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+
+namespace ops {
+
+// ---- elementwise (broadcasting in the NumPy sense) ----
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor sub(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor div(const Tensor& a, const Tensor& b);
+Tensor affine(const Tensor& x, float scale, float shift);  // x*scale + shift: all tensor-scalar math
+Tensor eq(const Tensor& a, const Tensor& b);                 // float32 0/1, no gradient
+
+// ---- activations ----
+Tensor relu(const Tensor& x);
+Tensor sigmoid(const Tensor& x);
+Tensor tanh(const Tensor& x);
+
+// ---- shape ----
+Tensor reshape(const Tensor& x, const Shape& shape);         // one -1 allowed
+Tensor flatten(const Tensor& x, int64_t start_dim = 0, int64_t end_dim = -1);
+
+// ---- dense ----
+Tensor matmul(const Tensor& a, const Tensor& b);             // [M,K] @ [K,N]
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);  // bias may be undefined
+
+struct Conv2dArgs {
+  int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dilation_h = 1, dilation_w = 1, groups = 1;
+};
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dArgs& args);
+
+struct Pool2dArgs {
+  int64_t kernel_h, kernel_w, stride_h, stride_w, pad_h = 0, pad_w = 0;
+};
+Tensor max_pool2d(const Tensor& x, const Pool2dArgs& args);
+Tensor avg_pool2d(const Tensor& x, const Pool2dArgs& args);
+
+// ---- regularisation and normalisation ----
+Tensor dropout(const Tensor& x, float p, bool training);
+// running_mean/var are updated in place in training mode; weight/bias may be undefined.
+Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
+                  const Tensor& weight, const Tensor& bias, bool training, float momentum, float eps);
+
+// ---- softmax and loss (over the last dimension) ----
+Tensor log_softmax(const Tensor& x, int64_t dim = -1);
+Tensor softmax(const Tensor& x, int64_t dim = -1);
+enum class Reduction { None, Mean, Sum };
+Reduction parse_reduction(const std::string& name);
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduction = Reduction::Mean,
+                     float label_smoothing = 0.0f);
+
+// ---- reductions ----
+Tensor sum(const Tensor& x);     // all elements; int64 input gives an int64 scalar without grad
+Tensor mean(const Tensor& x);
+Tensor argmax(const Tensor& x, int64_t dim);  // 2-D x, dim 1 (or -1): int64 [N]; no gradient
+
+// ---- data ----
+// A training batch from a uint8 dataset held on the device: images [N, H, W, C] (channels_last) or
+// [N, C, H, W], labels [N]; returns (float32 [B, C, H, W] normalised per channel, int64 labels [B]).
+std::pair<Tensor, Tensor> gather_normalize(const Tensor& images, const Tensor& labels, const Tensor& index,
+                                           const std::vector<float>& mean, const std::vector<float>& std,
+                                           bool channels_last);
+
+}  // namespace ops
+}  // namespace dlcore

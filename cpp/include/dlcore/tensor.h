@@ -1,0 +1,137 @@
+// Tensor: a reference-counted handle to a strided view of typed storage on one device.
+// Copying a Tensor copies the handle, not the data (like torch.Tensor). The autograd fields live
+// here too, because every op needs them to record the graph (see autograd.h).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace dlcore {
+
+enum class DeviceType : int8_t { CPU, CUDA };
+
+struct Device {
+  DeviceType type = DeviceType::CPU;
+  bool is_cuda() const { return type == DeviceType::CUDA; }
+  bool is_cpu() const { return type == DeviceType::CPU; }
+  bool operator==(const Device& o) const { return type == o.type; }
+  bool operator!=(const Device& o) const { return type != o.type; }
+  std::string str() const { return is_cuda() ? "cuda" : "cpu"; }
+  static Device parse(const std::string& name);  // "cpu", "cuda", "cuda:0"
+  static Device cpu() { return Device{DeviceType::CPU}; }
+  static Device cuda() { return Device{DeviceType::CUDA}; }
+};
+
+enum class DType : int8_t { Float32, Int64, UInt8 };
+size_t dtype_size(DType dtype);
+std::string dtype_name(DType dtype);
+
+using Shape = std::vector<int64_t>;
+std::string shape_str(const Shape& shape);
+int64_t shape_numel(const Shape& shape);
+
+// Bytes on one device. CPU memory is 64-byte aligned; CUDA memory comes from the caching allocator.
+struct Storage {
+  Storage(size_t nbytes, Device device);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+  void* data = nullptr;
+  size_t nbytes = 0;
+  Device device;
+};
+
+struct Node;
+struct TensorImpl;
+
+class Tensor {
+ public:
+  Tensor() = default;
+  explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+
+  // ---- creation (contiguous) ----
+  static Tensor empty(const Shape& shape, DType dtype = DType::Float32, Device device = Device::cpu());
+  static Tensor zeros(const Shape& shape, DType dtype = DType::Float32, Device device = Device::cpu());
+  static Tensor full(const Shape& shape, float value, Device device = Device::cpu());
+
+  bool defined() const { return impl_ != nullptr; }
+  const Shape& shape() const;
+  const Shape& strides() const;
+  int64_t dim() const { return static_cast<int64_t>(shape().size()); }
+  int64_t size(int64_t d) const;  // negative d counts from the end
+  int64_t numel() const;
+  DType dtype() const;
+  Device device() const;
+  bool is_cuda() const { return device().is_cuda(); }
+  bool is_contiguous() const;
+  int64_t storage_offset() const;
+  const std::shared_ptr<Storage>& storage() const;
+
+  // Typed pointer to the first element; checks the dtype.
+  template <typename T> T* data() const;
+  void* raw_data() const;
+
+  // ---- views and copies ----
+  Tensor view(const Shape& shape) const;         // needs contiguous; one -1 allowed
+  Tensor as_strided(const Shape& shape, const Shape& strides, int64_t offset) const;
+  Tensor contiguous() const;                      // self when already contiguous
+  Tensor to(Device device) const;                 // self when already there
+  Tensor clone() const;                           // contiguous copy, no autograd
+  void copy_(const Tensor& src);                  // same shape; across devices allowed
+  void fill_(float value);
+  void zero_();
+
+  // ---- autograd ----
+  bool requires_grad() const;
+  void set_requires_grad(bool value);             // leaves only
+  bool is_leaf() const;
+  Tensor grad() const;                            // undefined if none
+  void set_grad(const Tensor& grad);
+  const std::shared_ptr<Node>& grad_fn() const;
+  Tensor detach() const;                          // shares storage, no history
+  void backward(const Tensor& gradient = Tensor(), bool retain_graph = false) const;
+
+  double item() const;                            // single-element tensors; waits for the device
+  const std::shared_ptr<TensorImpl>& impl() const { return impl_; }
+  bool same(const Tensor& other) const { return impl_ == other.impl_; }
+  std::string describe() const;                   // "float32[64, 1, 28, 28] on cpu"
+
+ private:
+  std::shared_ptr<TensorImpl> impl_;
+};
+
+struct TensorImpl {
+  std::shared_ptr<Storage> storage;
+  int64_t offset = 0;  // in elements
+  Shape shape, strides;
+  DType dtype = DType::Float32;
+  bool requires_grad = false;
+  Tensor grad;
+  std::shared_ptr<Node> grad_fn;           // the op that produced this tensor; null for leaves
+  std::weak_ptr<Node> grad_accumulator;    // leaves: the AccumulateGrad node, created on demand
+};
+
+Shape contiguous_strides(const Shape& shape);
+
+template <typename T> struct DTypeOf;
+template <> struct DTypeOf<float> { static constexpr DType value = DType::Float32; };
+template <> struct DTypeOf<int64_t> { static constexpr DType value = DType::Int64; };
+template <> struct DTypeOf<uint8_t> { static constexpr DType value = DType::UInt8; };
+
+void check_dtype(const Tensor& t, DType expected, const char* where);
+
+template <typename T> T* Tensor::data() const {
+  check_dtype(*this, DTypeOf<T>::value, "Tensor::data");
+  return static_cast<T*>(raw_data());
+}
+
+// Random numbers for initialisation (host side, one global generator seeded by manual_seed).
+void manual_seed(uint64_t seed);
+uint64_t next_seed();  // a fresh 64-bit seed from the global generator (dropout masks)
+Tensor rand(const Shape& shape, Device device = Device::cpu());          // U[0, 1)
+Tensor randn(const Shape& shape, Device device = Device::cpu());         // N(0, 1)
+Tensor uniform(const Shape& shape, float low, float high, Device device = Device::cpu());
+Tensor arange(int64_t n, Device device = Device::cpu());                 // float 0..n-1
+
+}  // namespace dlcore

@@ -1,0 +1,148 @@
+// The backward engine: counts how many gradients each node of the graph will receive, then runs
+// nodes whose gradients are complete, summing contributions that meet at the same node. Saved
+// tensors are released after the pass (unless retain_graph), so memory does not outlive the step.
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "../dispatch.h"
+#include "dlcore/autograd.h"
+#include "dlcore/ops.h"
+
+namespace dlcore {
+
+namespace {
+thread_local bool grad_mode_enabled = true;
+
+// Accumulates `grad` into `slot`: the first contribution is adopted (no copy), later ones are added
+// in place, so the slot must own its buffer before it is written to.
+void accumulate(Tensor& slot, bool& owned, const Tensor& grad) {
+  if (!slot.defined()) {
+    slot = grad;
+    owned = false;
+    return;
+  }
+  if (!owned) {
+    slot = slot.clone();
+    owned = true;
+  }
+  DLCORE_DISPATCH(slot.device(), axpy, slot.data<float>(), grad.contiguous().data<float>(), 1.0f, slot.numel());
+}
+}  // namespace
+
+bool GradMode::is_enabled() { return grad_mode_enabled; }
+void GradMode::set_enabled(bool enabled) { grad_mode_enabled = enabled; }
+
+std::vector<Tensor> AccumulateGrad::apply(const Tensor& grad_output) {
+  auto impl = leaf.lock();
+  if (!impl) return {};
+  Tensor& g = impl->grad;
+  if (!g.defined()) {
+    // A fresh buffer: the incoming gradient may be shared with other nodes or saved tensors.
+    g = grad_output.clone();
+  } else {
+    DLCORE_DISPATCH(g.device(), axpy, g.data<float>(), grad_output.contiguous().data<float>(), 1.0f, g.numel());
+  }
+  return {};
+}
+
+namespace autograd {
+
+bool any_requires_grad(std::initializer_list<const Tensor*> inputs) {
+  if (!GradMode::is_enabled()) return false;
+  for (const Tensor* t : inputs)
+    if (t && t->defined() && t->requires_grad()) return true;
+  return false;
+}
+
+Edge gradient_edge(const Tensor& t) {
+  if (!t.defined() || !t.requires_grad()) return Edge{};
+  if (t.grad_fn()) return Edge{t.grad_fn()};
+  TensorImpl& impl = *t.impl();
+  auto acc = impl.grad_accumulator.lock();
+  if (!acc) {
+    acc = std::make_shared<AccumulateGrad>(t.impl());
+    impl.grad_accumulator = acc;
+  }
+  return Edge{acc};
+}
+
+void record(const std::shared_ptr<Node>& node, std::initializer_list<const Tensor*> inputs, Tensor& output) {
+  node->next_edges.clear();
+  for (const Tensor* t : inputs) node->next_edges.push_back(t ? gradient_edge(*t) : Edge{});
+  output.impl()->grad_fn = node;
+  output.impl()->requires_grad = true;
+}
+
+void run_backward(const Tensor& root, const Tensor& grad_root_in, bool retain_graph) {
+  if (!root.requires_grad())
+    throw ValueError("backward: element 0 of tensors does not require grad and does not have a grad_fn");
+  Tensor grad_root = grad_root_in;
+  if (!grad_root.defined()) {
+    if (root.numel() != 1)
+      throw ValueError("backward: grad can be implicitly created only for scalar outputs, got " + root.describe());
+    grad_root = Tensor::full(root.shape(), 1.0f, root.device());
+  } else if (grad_root.shape() != root.shape() || grad_root.device() != root.device()) {
+    throw ValueError("backward: gradient " + grad_root.describe() + " does not match output " + root.describe());
+  }
+  NoGradGuard no_grad;
+  Edge start = gradient_edge(root);
+
+  // Dependencies: how many edges point at each node reachable from the root.
+  std::unordered_map<Node*, int> dependencies;
+  std::vector<Node*> stack{start.fn.get()};
+  std::unordered_set<Node*> seen{start.fn.get()};
+  while (!stack.empty()) {
+    Node* node = stack.back();
+    stack.pop_back();
+    for (const Edge& e : node->next_edges) {
+      if (!e.fn) continue;
+      dependencies[e.fn.get()] += 1;
+      if (seen.insert(e.fn.get()).second) stack.push_back(e.fn.get());
+    }
+  }
+
+  struct Pending {
+    Tensor grad;
+    bool owned = false;
+  };
+  std::unordered_map<Node*, Pending> pending;
+  pending[start.fn.get()].grad = grad_root;
+  std::vector<std::shared_ptr<Node>> ready{start.fn};
+  while (!ready.empty()) {
+    std::shared_ptr<Node> node = std::move(ready.back());
+    ready.pop_back();
+    // A node reached only through inputs that produced no gradient still runs its bookkeeping,
+    // so that nodes below it that do receive gradients see their dependency count reach zero.
+    Tensor grad;
+    if (auto it = pending.find(node.get()); it != pending.end()) {
+      grad = std::move(it->second.grad);
+      pending.erase(it);
+    }
+    std::vector<Tensor> input_grads;
+    if (grad.defined()) {
+      if (node->released)
+        throw std::runtime_error(
+            "backward: trying to backward through the graph a second time (or directly access saved "
+            "tensors after they have already been freed) at " + node->name() +
+            "; specify retain_graph=True on the first backward call if you need to");
+      input_grads = node->apply(grad);
+      if (!retain_graph) {
+        node->release_saved();
+        if (!dynamic_cast<AccumulateGrad*>(node.get())) node->released = true;
+      }
+    }
+    for (size_t i = 0; i < node->next_edges.size(); ++i) {
+      const Edge& e = node->next_edges[i];
+      if (!e.fn) continue;
+      if (i < input_grads.size() && input_grads[i].defined()) {
+        Pending& p = pending[e.fn.get()];
+        accumulate(p.grad, p.owned, input_grads[i]);
+      }
+      if (--dependencies[e.fn.get()] == 0) ready.push_back(e.fn);
+    }
+  }
+}
+
+}  // namespace autograd
+}  // namespace dlcore

@@ -1,0 +1,248 @@
+// Elementwise and layout kernels of the CPU backend: fills, axpy, broadcast binary ops, the
+// broadcast-gradient reduction sum_to, strided copies (what makes a view contiguous), comparisons.
+// Broadcast shapes are first coalesced so the innermost loop is long and usually unit-stride.
+#include <algorithm>
+#include <cstring>
+
+#include "cpu_parallel.h"
+#include "dlcore/kernels.h"
+
+namespace dlcore::kernels::cpu {
+namespace {
+
+using detail::kParallelGrain;
+using detail::parallel_for;
+
+// A broadcast shape with size-1 dimensions dropped and mergeable neighbours merged.
+struct Iteration {
+  int ndim = 0;
+  int64_t sizes[kMaxDims];
+  int64_t a_strides[kMaxDims];
+  int64_t b_strides[kMaxDims];
+};
+
+Iteration coalesce(const BroadcastShape& s) {
+  Iteration it;
+  for (int d = 0; d < s.ndim; ++d) {
+    if (s.sizes[d] == 1) continue;
+    if (it.ndim > 0) {
+      const int last = it.ndim - 1;
+      // Dimension d continues the previous one in memory for both operands: merge them.
+      if (it.a_strides[last] == s.a_strides[d] * s.sizes[d] &&
+          it.b_strides[last] == s.b_strides[d] * s.sizes[d]) {
+        it.sizes[last] *= s.sizes[d];
+        it.a_strides[last] = s.a_strides[d];
+        it.b_strides[last] = s.b_strides[d];
+        continue;
+      }
+    }
+    it.sizes[it.ndim] = s.sizes[d];
+    it.a_strides[it.ndim] = s.a_strides[d];
+    it.b_strides[it.ndim] = s.b_strides[d];
+    ++it.ndim;
+  }
+  if (it.ndim == 0) {  // a single element
+    it.ndim = 1;
+    it.sizes[0] = 1;
+    it.a_strides[0] = it.b_strides[0] = 0;
+  }
+  return it;
+}
+
+// Visits the linear range [begin, end) of the iteration as runs along the innermost dimension:
+// run(a_offset, b_offset, linear_start, length).
+template <class Run>
+void for_each_run(const Iteration& it, int64_t begin, int64_t end, Run&& run) {
+  if (begin >= end) return;
+  int64_t coord[kMaxDims];
+  int64_t rest = begin;
+  for (int d = it.ndim - 1; d >= 0; --d) {
+    coord[d] = rest % it.sizes[d];
+    rest /= it.sizes[d];
+  }
+  const int inner = it.ndim - 1;
+  int64_t linear = begin;
+  while (linear < end) {
+    int64_t a_off = 0, b_off = 0;
+    for (int d = 0; d < it.ndim; ++d) {
+      a_off += coord[d] * it.a_strides[d];
+      b_off += coord[d] * it.b_strides[d];
+    }
+    const int64_t length = std::min(it.sizes[inner] - coord[inner], end - linear);
+    run(a_off, b_off, linear, length);
+    linear += length;
+    coord[inner] += length;
+    for (int d = inner; d > 0 && coord[d] == it.sizes[d]; --d) {
+      coord[d] = 0;
+      ++coord[d - 1];
+    }
+  }
+}
+
+template <BinaryOp op>
+inline float apply(float a, float b) {
+  if constexpr (op == BinaryOp::Add) return a + b;
+  if constexpr (op == BinaryOp::Sub) return a - b;
+  if constexpr (op == BinaryOp::Mul) return a * b;
+  return a / b;
+}
+
+// One run of y = op(a, b); the unit-stride and scalar cases get their own loops so they vectorise.
+template <BinaryOp op>
+void binary_run(const float* a, int64_t sa, const float* b, int64_t sb, float* y, int64_t n) {
+  if (sa == 1 && sb == 1) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) y[i] = apply<op>(a[i], b[i]);
+  } else if (sa == 1 && sb == 0) {
+    const float bv = *b;
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) y[i] = apply<op>(a[i], bv);
+  } else if (sa == 0 && sb == 1) {
+    const float av = *a;
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) y[i] = apply<op>(av, b[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) y[i] = apply<op>(a[i * sa], b[i * sb]);
+  }
+}
+
+template <BinaryOp op>
+void binary_typed(const float* a, const float* b, float* y, const BroadcastShape& s) {
+  const Iteration it = coalesce(s);
+  const int inner = it.ndim - 1;
+  parallel_for(s.numel(), kParallelGrain, [&](int64_t begin, int64_t end) {
+    for_each_run(it, begin, end, [&](int64_t a_off, int64_t b_off, int64_t linear, int64_t n) {
+      binary_run<op>(a + a_off, it.a_strides[inner], b + b_off, it.b_strides[inner], y + linear, n);
+    });
+  });
+}
+
+template <class T>
+void strided_copy_typed(const T* x, T* y, const Iteration& it, int64_t numel) {
+  const int inner = it.ndim - 1;
+  const int64_t stride = it.a_strides[inner];
+  parallel_for(numel, kParallelGrain, [&](int64_t begin, int64_t end) {
+    for_each_run(it, begin, end, [&](int64_t x_off, int64_t, int64_t linear, int64_t n) {
+      const T* src = x + x_off;
+      T* dst = y + linear;
+      if (stride == 1) {
+        std::memcpy(dst, src, n * sizeof(T));
+      } else {
+        for (int64_t i = 0; i < n; ++i) dst[i] = src[i * stride];
+      }
+    });
+  });
+}
+
+}  // namespace
+
+void fill(float* y, float value, int64_t n) {
+  parallel_for(n, kParallelGrain * 4, [&](int64_t begin, int64_t end) {
+#pragma omp simd
+    for (int64_t i = begin; i < end; ++i) y[i] = value;
+  });
+}
+
+void axpy(float* y, const float* x, float alpha, int64_t n) {
+  parallel_for(n, kParallelGrain, [&](int64_t begin, int64_t end) {
+#pragma omp simd
+    for (int64_t i = begin; i < end; ++i) y[i] += alpha * x[i];
+  });
+}
+
+void scale_shift(float* y, const float* x, float scale, float shift, int64_t n) {
+  parallel_for(n, kParallelGrain, [&](int64_t begin, int64_t end) {
+#pragma omp simd
+    for (int64_t i = begin; i < end; ++i) y[i] = x[i] * scale + shift;
+  });
+}
+
+void binary_forward(BinaryOp op, const float* a, const float* b, float* y,
+                    const BroadcastShape& s) {
+  switch (op) {
+    case BinaryOp::Add: return binary_typed<BinaryOp::Add>(a, b, y, s);
+    case BinaryOp::Sub: return binary_typed<BinaryOp::Sub>(a, b, y, s);
+    case BinaryOp::Mul: return binary_typed<BinaryOp::Mul>(a, b, y, s);
+    case BinaryOp::Div: return binary_typed<BinaryOp::Div>(a, b, y, s);
+  }
+}
+
+// The output's strides are s.a_strides (0 on summed dimensions); s.b_strides is not read. x is
+// contiguous, so its strides are implied by s.sizes. Runs on one thread: every x element may
+// land on the same y element, and the gradients it reduces are small next to the GEMMs.
+void sum_to(const float* x, float* y, const BroadcastShape& s) {
+  BroadcastShape shape = s;
+  int64_t y_numel = 1;
+  for (int d = 0; d < s.ndim; ++d)
+    if (s.a_strides[d] != 0) y_numel *= s.sizes[d];
+  // Present x's contiguous strides as the b operand so coalescing merges dimensions correctly.
+  int64_t stride = 1;
+  for (int d = s.ndim - 1; d >= 0; --d) {
+    shape.b_strides[d] = stride;
+    stride *= s.sizes[d];
+  }
+  std::fill(y, y + y_numel, 0.0f);
+  const Iteration it = coalesce(shape);
+  const int inner = it.ndim - 1;
+  const int64_t y_stride = it.a_strides[inner];
+  for_each_run(it, 0, s.numel(), [&](int64_t y_off, int64_t x_off, int64_t, int64_t n) {
+    const float* src = x + x_off;
+    float* dst = y + y_off;
+    if (y_stride == 0) {
+      double total = 0.0;  // long reductions keep float-level accuracy
+#pragma omp simd reduction(+ : total)
+      for (int64_t i = 0; i < n; ++i) total += src[i];
+      *dst += static_cast<float>(total);
+    } else {
+      for (int64_t i = 0; i < n; ++i) dst[i * y_stride] += src[i];
+    }
+  });
+}
+
+void strided_copy(const void* x, void* y, const BroadcastShape& s, int64_t elem_size) {
+  BroadcastShape shape = s;
+  // Only x's strides matter; mirror them into b so coalescing sees one consistent operand.
+  for (int d = 0; d < s.ndim; ++d) shape.b_strides[d] = s.a_strides[d];
+  const Iteration it = coalesce(shape);
+  const int64_t numel = s.numel();
+  switch (elem_size) {
+    case 1:
+      return strided_copy_typed(static_cast<const uint8_t*>(x), static_cast<uint8_t*>(y), it,
+                                numel);
+    case 2:
+      return strided_copy_typed(static_cast<const uint16_t*>(x), static_cast<uint16_t*>(y), it,
+                                numel);
+    case 4:
+      return strided_copy_typed(static_cast<const uint32_t*>(x), static_cast<uint32_t*>(y), it,
+                                numel);
+    case 8:
+      return strided_copy_typed(static_cast<const uint64_t*>(x), static_cast<uint64_t*>(y), it,
+                                numel);
+    default:
+      break;
+  }
+  const auto* src = static_cast<const char*>(x);
+  auto* dst = static_cast<char*>(y);
+  const int inner = it.ndim - 1;
+  for_each_run(it, 0, numel, [&](int64_t x_off, int64_t, int64_t linear, int64_t n) {
+    for (int64_t i = 0; i < n; ++i)
+      std::memcpy(dst + (linear + i) * elem_size,
+                  src + (x_off + i * it.a_strides[inner]) * elem_size, elem_size);
+  });
+}
+
+void eq_int64(const int64_t* a, const int64_t* b, float* y, int64_t n) {
+  parallel_for(n, kParallelGrain, [&](int64_t begin, int64_t end) {
+#pragma omp simd
+    for (int64_t i = begin; i < end; ++i) y[i] = a[i] == b[i] ? 1.0f : 0.0f;
+  });
+}
+
+void eq_float(const float* a, const float* b, float* y, int64_t n) {
+  parallel_for(n, kParallelGrain, [&](int64_t begin, int64_t end) {
+#pragma omp simd
+    for (int64_t i = begin; i < end; ++i) y[i] = a[i] == b[i] ? 1.0f : 0.0f;
+  });
+}
+
+}  // namespace dlcore::kernels::cpu

@@ -1,0 +1,132 @@
+// batch_norm (batch statistics in training, running statistics in eval) and dropout.
+#include "op_util.h"
+
+namespace dlcore::ops {
+namespace {
+
+struct BatchNormBackward : Node {
+  Tensor x, gamma, save_mean, save_invstd;
+  int64_t N, C, inner;
+  std::vector<Tensor> apply(const Tensor& g_in) override {
+    Tensor g = g_in.contiguous();
+    Tensor gx = Tensor::empty(x.shape(), DType::Float32, g.device());
+    Tensor ggamma = Tensor::empty({C}, DType::Float32, g.device());
+    Tensor gbeta = Tensor::empty({C}, DType::Float32, g.device());
+    DLCORE_DISPATCH(g.device(), batch_norm_backward, g.data<float>(), x.data<float>(), gamma.data<float>(),
+                    save_mean.data<float>(), save_invstd.data<float>(), gx.data<float>(), ggamma.data<float>(),
+                    gbeta.data<float>(), N, C, inner);
+    return {gx, ggamma, gbeta};
+  }
+  std::string name() const override { return "BatchNormBackward"; }
+  void release_saved() override { x = gamma = save_mean = save_invstd = Tensor(); }
+};
+
+// Eval mode is an affine map per channel: y = x * scale[c] + shift[c]; its gradient is g * scale.
+struct BatchNormEvalBackward : Node {
+  Tensor scale;  // gamma / sqrt(running_var + eps), shaped [1, C, 1...] for broadcasting
+  std::vector<Tensor> apply(const Tensor& g) override { return {binary(BinaryOp::Mul, g, scale), Tensor(), Tensor()}; }
+  std::string name() const override { return "BatchNormBackward"; }
+  void release_saved() override { scale = Tensor(); }
+};
+
+struct DropoutBackward : Node {
+  Tensor mask;
+  std::vector<Tensor> apply(const Tensor& g) override { return {binary(BinaryOp::Mul, g, mask)}; }
+  std::string name() const override { return "DropoutBackward"; }
+  void release_saved() override { mask = Tensor(); }
+};
+
+void check_channel_vector(const Tensor& t, int64_t C, const Tensor& x, const char* name) {
+  if (!t.defined()) return;
+  check_float(t, "batch_norm", name);
+  check_same_device(x, t, "batch_norm");
+  if (t.dim() != 1 || t.size(0) != C)
+    throw ValueError(std::string("batch_norm: ") + name + " " + shape_str(t.shape()) + " does not match " +
+                     std::to_string(C) + " channels of input " + shape_str(x.shape()));
+}
+
+}  // namespace
+
+Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                  const Tensor& bias, bool training, float momentum, float eps) {
+  check_float(x_in, "batch_norm", "input");
+  if (x_in.dim() < 2) throw ValueError("batch_norm: expected input [N, C, ...], got " + x_in.describe());
+  int64_t N = x_in.size(0), C = x_in.size(1), inner = x_in.numel() / std::max<int64_t>(N * C, 1);
+  check_channel_vector(running_mean, C, x_in, "running_mean");
+  check_channel_vector(running_var, C, x_in, "running_var");
+  check_channel_vector(weight, C, x_in, "weight");
+  check_channel_vector(bias, C, x_in, "bias");
+  if (running_mean.defined() != running_var.defined())
+    throw ValueError("batch_norm: running_mean and running_var must both be given or both be None");
+  if (!training && !running_mean.defined())
+    throw ValueError("batch_norm: evaluation mode needs running_mean and running_var");
+  if (training && N * inner <= 1)
+    throw ValueError("batch_norm: expected more than 1 value per channel when training, got input " +
+                     shape_str(x_in.shape()));
+  Device dev = x_in.device();
+  Tensor x = x_in.contiguous();
+  Tensor gamma = weight.defined() ? weight.contiguous() : Tensor::full({C}, 1.0f, dev);
+  Tensor beta = bias.defined() ? bias.contiguous() : Tensor::zeros({C}, DType::Float32, dev);
+  Tensor y = Tensor::empty(x.shape(), DType::Float32, dev);
+  if (training) {
+    Tensor save_mean = Tensor::empty({C}, DType::Float32, dev), save_invstd = Tensor::empty({C}, DType::Float32, dev);
+    float* rm = running_mean.defined() ? running_mean.data<float>() : nullptr;
+    float* rv = running_var.defined() ? running_var.data<float>() : nullptr;
+    DLCORE_DISPATCH(dev, batch_norm_forward_train, x.data<float>(), gamma.data<float>(), beta.data<float>(),
+                    y.data<float>(), save_mean.data<float>(), save_invstd.data<float>(), rm, rv, N, C, inner,
+                    momentum, eps);
+    if (autograd::any_requires_grad({&x_in, &weight, &bias})) {
+      auto node = std::make_shared<BatchNormBackward>();
+      node->x = x.detach();
+      node->gamma = gamma.detach();
+      node->save_mean = save_mean;
+      node->save_invstd = save_invstd;
+      node->N = N; node->C = C; node->inner = inner;
+      autograd::record(node, {&x_in, &weight, &bias}, y);
+    }
+    return y;
+  }
+  DLCORE_DISPATCH(dev, batch_norm_forward_eval, x.data<float>(), gamma.data<float>(), beta.data<float>(),
+                  running_mean.data<float>(), running_var.data<float>(), y.data<float>(), N, C, inner, eps);
+  if (autograd::any_requires_grad({&x_in, &weight, &bias})) {
+    // Gradients to weight and bias in eval mode are rare (fine-tuning frozen statistics); the input
+    // gradient is what matters and is exact here.
+    NoGradGuard no_grad;
+    Shape bshape(x.dim(), 1);
+    bshape[1] = C;
+    Tensor invstd = Tensor::empty({C}, DType::Float32, dev);
+    Tensor ones = Tensor::full({C}, 1.0f, dev);
+    Tensor zeros = Tensor::zeros({C}, DType::Float32, dev);
+    // scale = gamma * 1/sqrt(var + eps), computed by running batch_norm_eval on a unit input.
+    DLCORE_DISPATCH(dev, batch_norm_forward_eval, ones.data<float>(), gamma.data<float>(), zeros.data<float>(),
+                    zeros.data<float>(), running_var.data<float>(), invstd.data<float>(), 1, C, 1, eps);
+    auto node = std::make_shared<BatchNormEvalBackward>();
+    node->scale = invstd.view(bshape);
+    autograd::record(node, {&x_in, &weight, &bias}, y);
+  }
+  return y;
+}
+
+Tensor dropout(const Tensor& x_in, float p, bool training) {
+  check_float(x_in, "dropout", "input");
+  if (!(p >= 0.0f && p <= 1.0f)) throw ValueError("dropout: probability has to be between 0 and 1, but got " + std::to_string(p));
+  if (!training || p == 0.0f) return x_in;
+  Tensor x = x_in.contiguous();
+  Tensor y = Tensor::empty(x.shape(), DType::Float32, x.device());
+  Tensor mask = Tensor::empty(x.shape(), DType::Float32, x.device());
+  if (p == 1.0f) {
+    y.zero_();
+    mask.zero_();
+  } else if (x.numel() > 0) {
+    DLCORE_DISPATCH(x.device(), dropout_forward, x.data<float>(), y.data<float>(), mask.data<float>(), x.numel(), p,
+                    next_seed());
+  }
+  if (autograd::any_requires_grad({&x_in})) {
+    auto node = std::make_shared<DropoutBackward>();
+    node->mask = mask;
+    autograd::record(node, {&x_in}, y);
+  }
+  return y;
+}
+
+}  // namespace dlcore::ops

@@ -1,0 +1,99 @@
+// Argument checks, broadcasting and reduction-to-shape shared by all ops (see op_util.h).
+#include "op_util.h"
+
+namespace dlcore::ops {
+
+void check_defined(const Tensor& t, const char* op, const char* name) {
+  if (!t.defined()) throw ValueError(std::string(op) + ": " + name + " is undefined (None)");
+}
+
+void check_float(const Tensor& t, const char* op, const char* name) {
+  check_defined(t, op, name);
+  if (t.dtype() != DType::Float32)
+    throw ValueError(std::string(op) + ": " + name + " must be float32, got " + t.describe());
+}
+
+void check_dim(const Tensor& t, int64_t dim, const char* op, const char* name) {
+  if (t.dim() != dim)
+    throw ValueError(std::string(op) + ": expected " + name + " to be " + std::to_string(dim) +
+                     "-D, got " + t.describe());
+}
+
+void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
+  if (a.defined() && b.defined() && a.device() != b.device())
+    throw ValueError(std::string(op) + ": expected all tensors on the same device, got " + a.describe() +
+                     " and " + b.describe());
+}
+
+int64_t normalize_dim(int64_t dim, int64_t ndim, const char* op) {
+  if (dim < -ndim || dim >= ndim)
+    throw ValueError(std::string(op) + ": dimension " + std::to_string(dim) + " out of range for a " +
+                     std::to_string(ndim) + "-D tensor");
+  return dim < 0 ? dim + ndim : dim;
+}
+
+Broadcast broadcast(const Shape& a, const Shape& b, const char* op) {
+  size_t nd = std::max(a.size(), b.size());
+  if (nd > static_cast<size_t>(kMaxDims))
+    throw ValueError(std::string(op) + ": more than " + std::to_string(kMaxDims) + " dimensions");
+  Shape out(nd), as(nd, 1), bs(nd, 1);
+  std::copy(a.begin(), a.end(), as.begin() + (nd - a.size()));
+  std::copy(b.begin(), b.end(), bs.begin() + (nd - b.size()));
+  for (size_t i = 0; i < nd; ++i) {
+    if (as[i] != bs[i] && as[i] != 1 && bs[i] != 1)
+      throw ValueError(std::string(op) + ": shapes " + shape_str(a) + " and " + shape_str(b) +
+                       " cannot be broadcast together (dimension " + std::to_string(i) + ")");
+    out[i] = as[i] == 1 ? bs[i] : as[i];
+  }
+  Shape astr = contiguous_strides(as), bstr = contiguous_strides(bs);
+  for (size_t i = 0; i < nd; ++i) {
+    if (as[i] == 1) astr[i] = 0;
+    if (bs[i] == 1) bstr[i] = 0;
+  }
+  // Coalesce neighbouring dimensions that can be walked as one: fewer, longer inner loops.
+  Broadcast result{out, {}};
+  BroadcastShape& s = result.space;
+  for (size_t i = 0; i < nd; ++i) {
+    if (out[i] == 1) continue;
+    if (s.ndim > 0) {
+      int j = s.ndim - 1;
+      if (s.a_strides[j] == astr[i] * out[i] && s.b_strides[j] == bstr[i] * out[i]) {
+        s.sizes[j] *= out[i];
+        s.a_strides[j] = astr[i];
+        s.b_strides[j] = bstr[i];
+        continue;
+      }
+    }
+    s.sizes[s.ndim] = out[i];
+    s.a_strides[s.ndim] = astr[i];
+    s.b_strides[s.ndim] = bstr[i];
+    ++s.ndim;
+  }
+  if (s.ndim == 0) {  // all sizes 1
+    s.ndim = 1;
+    s.sizes[0] = 1;
+  }
+  return result;
+}
+
+Tensor sum_to_shape(const Tensor& grad, const Shape& to) {
+  if (grad.shape() == to) return grad;
+  // Reuse the broadcast walk: x has the full shape, y (the "a" side) has `to` with zero strides.
+  Broadcast bc = broadcast(to, grad.shape(), "sum_to_shape");
+  Tensor out = Tensor::empty(to, DType::Float32, grad.device());
+  if (out.numel() == 0) return out;
+  Tensor g = grad.contiguous();
+  DLCORE_DISPATCH(g.device(), sum_to, g.data<float>(), out.data<float>(), bc.space);
+  return out;
+}
+
+Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
+  Broadcast bc = broadcast(a.shape(), b.shape(), "binary");
+  Tensor out = Tensor::empty(bc.out_shape, DType::Float32, a.device());
+  if (out.numel() == 0) return out;
+  Tensor ac = a.contiguous(), bcont = b.contiguous();
+  DLCORE_DISPATCH(a.device(), binary_forward, op, ac.data<float>(), bcont.data<float>(), out.data<float>(), bc.space);
+  return out;
+}
+
+}  // namespace dlcore::ops

@@ -1,0 +1,31 @@
+// Shared argument checks and helpers for the op layer: every error names the op and the tensors
+// at fault, and broadcasting is computed once here for every elementwise op.
+#pragma once
+#include <string>
+
+#include "../dispatch.h"
+#include "dlcore/autograd.h"
+#include "dlcore/ops.h"
+
+namespace dlcore::ops {
+
+void check_defined(const Tensor& t, const char* op, const char* name);
+void check_float(const Tensor& t, const char* op, const char* name);   // defined float32
+void check_dim(const Tensor& t, int64_t dim, const char* op, const char* name);
+void check_same_device(const Tensor& a, const Tensor& b, const char* op);
+int64_t normalize_dim(int64_t dim, int64_t ndim, const char* op);
+
+// Broadcast of a against b: the output shape and the strided iteration space (coalesced).
+struct Broadcast {
+  Shape out_shape;
+  BroadcastShape space;
+};
+Broadcast broadcast(const Shape& a, const Shape& b, const char* op);
+
+// Sum of grad (shape `from`) down to shape `to` (broadcast rules), or grad itself when equal.
+Tensor sum_to_shape(const Tensor& grad, const Shape& to);
+
+// Applies a kernel op over a broadcast pair and returns the contiguous result.
+Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b);
+
+}  // namespace dlcore::ops

@@ -1,0 +1,185 @@
+// SGD, Adam and AdamW: argument checks, per-parameter state, and the dispatch of the fused update
+// kernels. Parameters without a gradient are skipped, as in torch.optim.
+#include "dlcore/optim.h"
+
+#include <cmath>
+#include <set>
+
+#include "../dispatch.h"
+#include "dlcore/ops.h"
+
+namespace dlcore::optim {
+
+Optimizer::Optimizer(std::vector<Tensor> params, float lr, const char* name)
+    : params_(std::move(params)), lr_(lr), name_(name) {
+  if (params_.empty()) throw ValueError(name_ + ": optimizer got an empty parameter list");
+  std::set<const TensorImpl*> seen;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const Tensor& p = params_[i];
+    if (!p.defined()) throw ValueError(name_ + ": parameter " + std::to_string(i) + " is None");
+    if (p.dtype() != DType::Float32 || !p.is_leaf() || !p.requires_grad())
+      throw ValueError(name_ + ": can only optimize float32 leaf tensors that require grad; parameter " +
+                       std::to_string(i) + " is " + p.describe());
+    if (!seen.insert(p.impl().get()).second)
+      throw ValueError(name_ + ": some parameters appear more than once (parameter " + std::to_string(i) + ")");
+  }
+  set_lr(lr);
+}
+
+void Optimizer::set_lr(float lr) {
+  if (!(lr >= 0.0f)) throw ValueError(name_ + ": invalid learning rate " + std::to_string(lr));
+  lr_ = lr;
+}
+
+void Optimizer::zero_grad(bool set_to_none) {
+  for (Tensor& p : params_) {
+    Tensor g = p.grad();
+    if (!g.defined()) continue;
+    if (set_to_none) p.set_grad(Tensor());
+    else g.zero_();
+  }
+}
+
+Tensor& Optimizer::state_for(std::vector<Tensor>& slots, size_t i) {
+  Tensor& s = slots[i];
+  const Tensor& p = params_[i];
+  if (!s.defined()) s = Tensor::zeros(p.shape(), DType::Float32, p.device());
+  else if (s.device() != p.device()) s = s.to(p.device());  // the model moved after the state was made
+  return s;
+}
+
+void Optimizer::load_state_tensors(const nn::NamedTensors& state) {
+  for (const auto& [key, value] : state) {
+    size_t dot = key.find('.');
+    if (dot == std::string::npos) throw ValueError(name_ + ".load_state_dict: malformed state key '" + key + "'");
+    size_t index = std::stoul(key.substr(0, dot));
+    std::string slot_name = key.substr(dot + 1);
+    if (index >= params_.size())
+      throw ValueError(name_ + ".load_state_dict: state for parameter " + std::to_string(index) + " but the optimizer has " +
+                       std::to_string(params_.size()));
+    bool found = load_scalar_state(index, slot_name, value);
+    for (auto& [name, slots] : state_slots_) {
+      if (name != slot_name) continue;
+      if (value.shape() != params_[index].shape())
+        throw ValueError(name_ + ".load_state_dict: state '" + key + "' has shape " + shape_str(value.shape()) +
+                         " but parameter " + std::to_string(index) + " has " + shape_str(params_[index].shape()));
+      (*slots)[index] = value.to(params_[index].device()).clone();
+      found = true;
+    }
+    if (!found) throw ValueError(name_ + ".load_state_dict: unknown state '" + key + "'");
+  }
+}
+
+static nn::NamedTensors collect_state(const std::vector<std::pair<std::string, std::vector<Tensor>*>>& slots) {
+  nn::NamedTensors out;
+  for (const auto& [name, tensors] : slots)
+    for (size_t i = 0; i < tensors->size(); ++i)
+      if ((*tensors)[i].defined()) out.emplace_back(std::to_string(i) + "." + name, (*tensors)[i]);
+  return out;
+}
+
+// ---- SGD ---------------------------------------------------------------------------------------
+
+SGD::SGD(std::vector<Tensor> params, float lr, float momentum_, float dampening_, float weight_decay_, bool nesterov_)
+    : Optimizer(std::move(params), lr, "SGD"), momentum(momentum_), dampening(dampening_),
+      weight_decay(weight_decay_), nesterov(nesterov_) {
+  if (momentum < 0) throw ValueError("SGD: invalid momentum value " + std::to_string(momentum));
+  if (weight_decay < 0) throw ValueError("SGD: invalid weight_decay value " + std::to_string(weight_decay));
+  if (nesterov && (momentum <= 0 || dampening != 0))
+    throw ValueError("SGD: nesterov momentum requires a momentum and zero dampening");
+  momentum_buffers_.resize(params_.size());
+  state_slots_ = {{"momentum_buffer", &momentum_buffers_}};
+}
+
+void SGD::step() {
+  for (size_t i = 0; i < params_.size(); ++i) {
+    Tensor& p = params_[i];
+    Tensor g = p.grad();
+    if (!g.defined()) continue;
+    g = g.contiguous();
+    bool first = false;
+    float* buf = nullptr;
+    if (momentum != 0) {
+      first = !momentum_buffers_[i].defined();
+      buf = state_for(momentum_buffers_, i).data<float>();
+    }
+    DLCORE_DISPATCH(p.device(), sgd_update, p.data<float>(), g.data<float>(), buf, p.numel(), lr_, momentum, dampening,
+                    weight_decay, nesterov, first);
+  }
+}
+
+nn::NamedTensors SGD::state_tensors() const { return collect_state(state_slots_); }
+
+std::map<std::string, double> SGD::hyperparameters() const {
+  return {{"lr", lr_}, {"momentum", momentum}, {"dampening", dampening}, {"weight_decay", weight_decay},
+          {"nesterov", nesterov ? 1.0 : 0.0}};
+}
+
+void SGD::set_hyperparameter(const std::string& name, double v) {
+  if (name == "lr") set_lr(static_cast<float>(v));
+  else if (name == "momentum") momentum = static_cast<float>(v);
+  else if (name == "dampening") dampening = static_cast<float>(v);
+  else if (name == "weight_decay") weight_decay = static_cast<float>(v);
+  else if (name == "nesterov") nesterov = v != 0.0;
+  else throw ValueError("SGD: unknown hyperparameter '" + name + "'");
+}
+
+// ---- Adam / AdamW --------------------------------------------------------------------------------
+
+Adam::Adam(std::vector<Tensor> params, float lr, float beta1_, float beta2_, float eps_, float weight_decay_,
+           bool decoupled_)
+    : Optimizer(std::move(params), lr, decoupled_ ? "AdamW" : "Adam"), beta1(beta1_), beta2(beta2_), eps(eps_),
+      weight_decay(weight_decay_), decoupled(decoupled_) {
+  if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1))
+    throw ValueError(name_ + ": invalid betas (" + std::to_string(beta1) + ", " + std::to_string(beta2) + ")");
+  if (!(eps >= 0)) throw ValueError(name_ + ": invalid epsilon value " + std::to_string(eps));
+  if (!(weight_decay >= 0)) throw ValueError(name_ + ": invalid weight_decay value " + std::to_string(weight_decay));
+  exp_avg_.resize(params_.size());
+  exp_avg_sq_.resize(params_.size());
+  steps_.assign(params_.size(), 0);
+  state_slots_ = {{"exp_avg", &exp_avg_}, {"exp_avg_sq", &exp_avg_sq_}};
+}
+
+void Adam::step() {
+  for (size_t i = 0; i < params_.size(); ++i) {
+    Tensor& p = params_[i];
+    Tensor g = p.grad();
+    if (!g.defined()) continue;
+    g = g.contiguous();
+    // The step count is a host scalar so the bias corrections need no device reads.
+    int64_t step = ++steps_[i];
+    float* m = state_for(exp_avg_, i).data<float>();
+    float* v = state_for(exp_avg_sq_, i).data<float>();
+    DLCORE_DISPATCH(p.device(), adam_update, p.data<float>(), g.data<float>(), m, v, p.numel(), lr_, beta1, beta2, eps,
+                    weight_decay, step, decoupled);
+  }
+}
+
+nn::NamedTensors Adam::state_tensors() const {
+  nn::NamedTensors out = collect_state(state_slots_);
+  // Step counts travel as float scalars: exact up to 2^24 steps, far beyond any run here.
+  for (size_t i = 0; i < steps_.size(); ++i)
+    if (steps_[i] > 0) out.emplace_back(std::to_string(i) + ".step", Tensor::full({}, static_cast<float>(steps_[i])));
+  return out;
+}
+
+bool Adam::load_scalar_state(size_t index, const std::string& name, const Tensor& value) {
+  if (name != "step") return false;
+  steps_[index] = static_cast<int64_t>(value.item());
+  return true;
+}
+
+std::map<std::string, double> Adam::hyperparameters() const {
+  return {{"lr", lr_}, {"beta1", beta1}, {"beta2", beta2}, {"eps", eps}, {"weight_decay", weight_decay}};
+}
+
+void Adam::set_hyperparameter(const std::string& name, double v) {
+  if (name == "lr") set_lr(static_cast<float>(v));
+  else if (name == "beta1") beta1 = static_cast<float>(v);
+  else if (name == "beta2") beta2 = static_cast<float>(v);
+  else if (name == "eps") eps = static_cast<float>(v);
+  else if (name == "weight_decay") weight_decay = static_cast<float>(v);
+  else throw ValueError(name_ + ": unknown hyperparameter '" + name + "'");
+}
+
+}  // namespace dlcore::optim

@@ -1,0 +1,308 @@
+// Tensor and Storage: allocation on each device, metadata accessors, views, contiguous copies and
+// copies between devices. No math beyond copying lives here; ops/ does the rest.
+#include "dlcore/tensor.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+#include <stdexcept>
+
+#include "../dispatch.h"
+#include "dlcore/autograd.h"
+#include "dlcore/cuda_runtime.h"
+#include "dlcore/ops.h"
+
+namespace dlcore {
+
+Device Device::parse(const std::string& name) {
+  if (name == "cpu") return cpu();
+  if (name == "cuda" || name == "cuda:0") return cuda();
+  throw ValueError("unknown device '" + name + "': expected 'cpu', 'cuda' or 'cuda:0'");
+}
+
+size_t dtype_size(DType dtype) {
+  switch (dtype) {
+    case DType::Float32: return 4;
+    case DType::Int64: return 8;
+    case DType::UInt8: return 1;
+  }
+  return 0;
+}
+
+std::string dtype_name(DType dtype) {
+  switch (dtype) {
+    case DType::Float32: return "float32";
+    case DType::Int64: return "int64";
+    case DType::UInt8: return "uint8";
+  }
+  return "?";
+}
+
+std::string shape_str(const Shape& shape) {
+  std::ostringstream out;
+  out << "[";
+  for (size_t i = 0; i < shape.size(); ++i) out << (i ? ", " : "") << shape[i];
+  out << "]";
+  return out.str();
+}
+
+int64_t shape_numel(const Shape& shape) {
+  int64_t n = 1;
+  for (int64_t s : shape) n *= s;
+  return n;
+}
+
+Shape contiguous_strides(const Shape& shape) {
+  Shape strides(shape.size());
+  int64_t stride = 1;
+  for (size_t i = shape.size(); i-- > 0;) {
+    strides[i] = stride;
+    stride *= shape[i];
+  }
+  return strides;
+}
+
+// ---- Storage ----------------------------------------------------------------------------------
+
+Storage::Storage(size_t nbytes_, Device device_) : nbytes(nbytes_), device(device_) {
+  if (nbytes == 0) return;
+  if (device.is_cuda()) {
+    data = cuda::allocate(nbytes);
+  } else {
+    // 64-byte alignment keeps every row of a packed GEMM panel on its own cache lines.
+    size_t rounded = (nbytes + 63) / 64 * 64;
+    data = std::aligned_alloc(64, rounded);
+    if (!data) throw std::runtime_error("out of CPU memory allocating " + std::to_string(nbytes) + " bytes");
+  }
+}
+
+Storage::~Storage() {
+  if (!data) return;
+  if (device.is_cuda()) {
+    cuda::deallocate(data);
+  } else {
+    std::free(data);
+  }
+}
+
+// ---- Tensor: metadata -----------------------------------------------------------------------
+
+static void check_shape(const Shape& shape, const char* where) {
+  for (int64_t s : shape)
+    if (s < 0) throw ValueError(std::string(where) + ": negative dimension in shape " + shape_str(shape));
+}
+
+Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
+  check_shape(shape, "empty");
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = std::make_shared<Storage>(shape_numel(shape) * dtype_size(dtype), device);
+  impl->shape = shape;
+  impl->strides = contiguous_strides(shape);
+  impl->dtype = dtype;
+  return Tensor(std::move(impl));
+}
+
+Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
+  Tensor t = empty(shape, dtype, device);
+  t.zero_();
+  return t;
+}
+
+Tensor Tensor::full(const Shape& shape, float value, Device device) {
+  Tensor t = empty(shape, DType::Float32, device);
+  t.fill_(value);
+  return t;
+}
+
+static const TensorImpl& checked(const std::shared_ptr<TensorImpl>& impl) {
+  if (!impl) throw ValueError("use of an undefined tensor");
+  return *impl;
+}
+
+const Shape& Tensor::shape() const { return checked(impl_).shape; }
+const Shape& Tensor::strides() const { return checked(impl_).strides; }
+DType Tensor::dtype() const { return checked(impl_).dtype; }
+Device Tensor::device() const { return checked(impl_).storage->device; }
+int64_t Tensor::numel() const { return shape_numel(shape()); }
+int64_t Tensor::storage_offset() const { return checked(impl_).offset; }
+const std::shared_ptr<Storage>& Tensor::storage() const { return checked(impl_).storage; }
+
+int64_t Tensor::size(int64_t d) const {
+  int64_t n = dim();
+  if (d < -n || d >= n)
+    throw ValueError("size: dimension " + std::to_string(d) + " out of range for shape " + shape_str(shape()));
+  return shape()[d < 0 ? d + n : d];
+}
+
+bool Tensor::is_contiguous() const {
+  const Shape& sh = shape();
+  const Shape& st = strides();
+  int64_t expected = 1;
+  for (size_t i = sh.size(); i-- > 0;) {
+    if (sh[i] != 1 && st[i] != expected) return false;
+    expected *= sh[i];
+  }
+  return true;
+}
+
+void* Tensor::raw_data() const {
+  const TensorImpl& impl = checked(impl_);
+  return static_cast<char*>(impl.storage->data) + impl.offset * dtype_size(impl.dtype);
+}
+
+void check_dtype(const Tensor& t, DType expected, const char* where) {
+  if (t.dtype() != expected)
+    throw ValueError(std::string(where) + ": expected a " + dtype_name(expected) + " tensor, got " +
+                     t.describe());
+}
+
+std::string Tensor::describe() const {
+  if (!impl_) return "undefined tensor";
+  return dtype_name(dtype()) + shape_str(shape()) + " on " + device().str();
+}
+
+// ---- views and copies -------------------------------------------------------------------------
+
+Tensor Tensor::as_strided(const Shape& shape, const Shape& strides, int64_t offset) const {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = storage();
+  impl->offset = offset;
+  impl->shape = shape;
+  impl->strides = strides;
+  impl->dtype = dtype();
+  return Tensor(std::move(impl));
+}
+
+Tensor Tensor::view(const Shape& requested) const {
+  if (!is_contiguous()) throw ValueError("view: tensor " + describe() + " is not contiguous");
+  Shape shape = requested;
+  int64_t known = 1, infer = -1;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == -1) {
+      if (infer >= 0) throw ValueError("view: only one dimension can be -1, got " + shape_str(requested));
+      infer = static_cast<int64_t>(i);
+    } else if (shape[i] < 0) {
+      throw ValueError("view: invalid shape " + shape_str(requested));
+    } else {
+      known *= shape[i];
+    }
+  }
+  if (infer >= 0) {
+    if (known == 0 || numel() % known != 0)
+      throw ValueError("view: shape " + shape_str(requested) + " is invalid for input of shape " + shape_str(this->shape()));
+    shape[infer] = numel() / known;
+  }
+  if (shape_numel(shape) != numel())
+    throw ValueError("view: shape " + shape_str(requested) + " is invalid for input of shape " + shape_str(this->shape()));
+  return as_strided(shape, contiguous_strides(shape), storage_offset());
+}
+
+Tensor Tensor::contiguous() const {
+  if (is_contiguous()) return *this;
+  Tensor out = empty(shape(), dtype(), device());
+  BroadcastShape s;
+  s.ndim = static_cast<int>(dim());
+  if (s.ndim > kMaxDims) throw ValueError("contiguous: more than 8 dimensions in " + describe());
+  for (int i = 0; i < s.ndim; ++i) {
+    s.sizes[i] = shape()[i];
+    s.a_strides[i] = strides()[i];
+  }
+  DLCORE_DISPATCH(device(), strided_copy, raw_data(), out.raw_data(), s, static_cast<int64_t>(dtype_size(dtype())));
+  return out;
+}
+
+void Tensor::copy_(const Tensor& src_in) {
+  if (src_in.shape() != shape())
+    throw ValueError("copy_: shape mismatch, destination " + describe() + " and source " + src_in.describe());
+  if (src_in.dtype() != dtype())
+    throw ValueError("copy_: dtype mismatch, destination " + describe() + " and source " + src_in.describe());
+  if (!is_contiguous()) throw ValueError("copy_: destination " + describe() + " is not contiguous");
+  Tensor src = src_in.contiguous();
+  size_t nbytes = numel() * dtype_size(dtype());
+  if (nbytes == 0) return;
+  bool dst_cuda = is_cuda(), src_cuda = src.is_cuda();
+  if (!dst_cuda && !src_cuda) {
+    std::memcpy(raw_data(), src.raw_data(), nbytes);
+  } else if (dst_cuda && !src_cuda) {
+    cuda::copy_host_to_device(raw_data(), src.raw_data(), nbytes);
+  } else if (!dst_cuda && src_cuda) {
+    cuda::copy_device_to_host(raw_data(), src.raw_data(), nbytes);
+  } else {
+    cuda::copy_device_to_device(raw_data(), src.raw_data(), nbytes);
+  }
+}
+
+Tensor Tensor::to(Device target) const {
+  if (device() == target) return *this;
+  Tensor out = empty(shape(), dtype(), target);
+  out.copy_(*this);
+  return out;
+}
+
+Tensor Tensor::clone() const {
+  Tensor out = empty(shape(), dtype(), device());
+  out.copy_(*this);
+  return out;
+}
+
+void Tensor::fill_(float value) {
+  if (!is_contiguous()) throw ValueError("fill_: tensor " + describe() + " is not contiguous");
+  if (value == 0.0f) return zero_();
+  check_dtype(*this, DType::Float32, "fill_");
+  DLCORE_DISPATCH(device(), fill, data<float>(), value, numel());
+}
+
+void Tensor::zero_() {
+  if (!is_contiguous()) throw ValueError("zero_: tensor " + describe() + " is not contiguous");
+  size_t nbytes = numel() * dtype_size(dtype());
+  if (nbytes == 0) return;
+  if (is_cuda()) {
+    cuda::memset_zero(raw_data(), nbytes);
+  } else {
+    std::memset(raw_data(), 0, nbytes);
+  }
+}
+
+double Tensor::item() const {
+  if (numel() != 1)
+    throw ValueError("item: only one-element tensors can be converted to a number, got " + describe());
+  Tensor host = to(Device::cpu()).contiguous();
+  switch (dtype()) {
+    case DType::Float32: return *host.data<float>();
+    case DType::Int64: return static_cast<double>(*host.data<int64_t>());
+    case DType::UInt8: return *host.data<uint8_t>();
+  }
+  return 0;
+}
+
+// ---- autograd accessors ---------------------------------------------------------------------
+
+bool Tensor::requires_grad() const { return checked(impl_).requires_grad; }
+
+void Tensor::set_requires_grad(bool value) {
+  if (!is_leaf())
+    throw ValueError("requires_grad_: can only change requires_grad of leaf tensors, not of the output of " +
+                     grad_fn()->name());
+  if (value && dtype() != DType::Float32)
+    throw ValueError("requires_grad_: only float32 tensors can require gradients, got " + describe());
+  impl_->requires_grad = value;
+}
+
+bool Tensor::is_leaf() const { return checked(impl_).grad_fn == nullptr; }
+Tensor Tensor::grad() const { return checked(impl_).grad; }
+
+void Tensor::set_grad(const Tensor& grad) {
+  if (grad.defined() && (grad.shape() != shape() || grad.device() != device()))
+    throw ValueError("grad: assigned gradient " + grad.describe() + " does not match tensor " + describe());
+  impl_->grad = grad;
+}
+
+const std::shared_ptr<Node>& Tensor::grad_fn() const { return checked(impl_).grad_fn; }
+
+Tensor Tensor::detach() const { return as_strided(shape(), strides(), storage_offset()); }
+
+void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
+  autograd::run_backward(*this, gradient, retain_graph);
+}
+
+}  // namespace dlcore

@@ -1,0 +1,24 @@
+"""dlcore: a small deep-learning framework with a C++/CUDA engine and a PyTorch-like API.
+
+The engine (tensors, autograd, ops, modules, optimizers, kernels) is the compiled extension
+``dlcore._C``; this package re-exports it under PyTorch's names and adds the pure-Python pieces:
+checkpoints (``dl.save``/``dl.load``), data loading and schedulers.
+"""
+from __future__ import annotations
+
+from . import _C
+from ._C import (Parameter, Tensor, arange, device, empty, from_numpy, full, is_grad_enabled, manual_seed, ones,
+                 rand, randn, set_grad_enabled, tensor, zeros)
+from .autograd import enable_grad, no_grad
+
+float32 = _C.dtype.float32
+int64 = _C.dtype.int64
+uint8 = _C.dtype.uint8
+
+from . import cuda, data, nn, optim  # noqa: E402  (need the names above)
+from .serialization import load, save  # noqa: E402
+
+__version__ = "0.1.0"
+__all__ = ["Tensor", "Parameter", "tensor", "from_numpy", "zeros", "ones", "empty", "full", "rand", "randn", "arange",
+           "device", "manual_seed", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", "float32", "int64",
+           "uint8", "cuda", "data", "nn", "optim", "save", "load"]

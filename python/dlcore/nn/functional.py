@@ -1,0 +1,24 @@
+"""``dl.nn.functional``: the differentiable ops under PyTorch's names (implemented in C++)."""
+from .._C import functional as _F
+
+conv2d = _F.conv2d
+linear = _F.linear
+matmul = _F.matmul
+relu = _F.relu
+sigmoid = _F.sigmoid
+tanh = _F.tanh
+max_pool2d = _F.max_pool2d
+avg_pool2d = _F.avg_pool2d
+dropout = _F.dropout
+batch_norm = _F.batch_norm
+log_softmax = _F.log_softmax
+softmax = _F.softmax
+cross_entropy = _F.cross_entropy
+flatten = _F.flatten
+reshape = _F.reshape
+add, sub, mul, div = _F.add, _F.sub, _F.mul, _F.div
+sum, mean, argmax = _F.sum, _F.mean, _F.argmax  # noqa: A001  (PyTorch's names)
+
+__all__ = ["conv2d", "linear", "matmul", "relu", "sigmoid", "tanh", "max_pool2d", "avg_pool2d", "dropout", "batch_norm",
+           "log_softmax", "softmax", "cross_entropy", "flatten", "reshape", "add", "sub", "mul", "div", "sum", "mean",
+           "argmax"]
