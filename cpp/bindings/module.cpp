@@ -1,9 +1,17 @@
 // The dlcore._C extension module: ties together the per-area binding files.
+#include <omp.h>
+
 #include "bindings.h"
+#include "dlcore/ops.h"
 
 PYBIND11_MODULE(_C, m) {
   m.doc() = "dlcore's C++ engine: tensors, autograd, ops, modules, optimizers and CUDA kernels";
   dlcore::bindings::bind_tensor(m);
+  m.def("set_num_threads", [](int n) {
+    if (n < 1) throw dlcore::ValueError("set_num_threads: expected a positive thread count, got " + std::to_string(n));
+    omp_set_num_threads(n);
+  }, "Sets the number of OpenMP threads the CPU kernels use.");
+  m.def("get_num_threads", []() { return omp_get_max_threads(); });
   auto functional = m.def_submodule("functional", "Differentiable ops (dlcore.nn.functional)");
   dlcore::bindings::bind_functional(functional);
   auto nn = m.def_submodule("nn", "Modules");

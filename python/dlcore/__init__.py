@@ -7,8 +7,8 @@ checkpoints (``dl.save``/``dl.load``), data loading and schedulers.
 from __future__ import annotations
 
 from . import _C
-from ._C import (Parameter, Tensor, arange, device, empty, from_numpy, full, is_grad_enabled, manual_seed, ones,
-                 rand, randn, set_grad_enabled, tensor, zeros)
+from ._C import (Parameter, Tensor, arange, device, empty, from_numpy, full, get_num_threads, is_grad_enabled,
+                 manual_seed, ones, rand, randn, set_grad_enabled, set_num_threads, tensor, zeros)
 from .autograd import enable_grad, no_grad
 
 float32 = _C.dtype.float32
@@ -20,5 +20,5 @@ from .serialization import load, save  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = ["Tensor", "Parameter", "tensor", "from_numpy", "zeros", "ones", "empty", "full", "rand", "randn", "arange",
-           "device", "manual_seed", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", "float32", "int64",
+           "device", "manual_seed", "set_num_threads", "get_num_threads", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", "float32", "int64",
            "uint8", "cuda", "data", "nn", "optim", "save", "load"]

@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""LeNet-5 training throughput, dlcore against PyTorch eager, in one run on one machine.
+
+Both frameworks start from the same weights and train on the same MNIST batches (same order) held
+in memory on the target device, with the same optimizer (SGD, momentum 0.9), batch size and thread
+count. Timed: whole training passes over --images images (default: a full epoch), median of
+--repeats runs after a warm-up. Data loading is excluded for both: batches are gathered from
+tensors already in memory. Prints the ratio dlcore / PyTorch (< 1 means dlcore is faster) and writes
+bench/results/lenet_train_<device>.json.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+from common import machine, median_time, write_result
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--images", type=int, default=60000, help="images per timed pass (default: one epoch)")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--data", default=None)
+    p.add_argument("--name", default=None, help="result file name (default lenet_train_<device>)")
+    args = p.parse_args()
+
+    import torch
+
+    import dlcore as dl
+    from dlcore.data import MNIST, DataLoader, data_root, normalize_images
+    from dlcore.models import LeNet5
+
+    torch.set_num_threads(args.threads)
+    dl.set_num_threads(args.threads)
+    if args.device == "cuda" and not (torch.cuda.is_available() and dl.cuda.is_available()):
+        print("error: --device cuda needs a GPU visible to both torch and dlcore", file=sys.stderr)
+        return 2
+    dataset = MNIST(data_root(args.data), train=True)
+    n = min(args.images, len(dataset))
+
+    # PyTorch: the normalised dataset as one device tensor; a batch is an index_select.
+    torch.manual_seed(0)
+    tmodel = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 6, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(6, 16, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(),
+        torch.nn.Linear(400, 120), torch.nn.ReLU(), torch.nn.Linear(120, 84), torch.nn.ReLU(),
+        torch.nn.Linear(84, 10)).to(args.device)
+    topt = torch.optim.SGD(tmodel.parameters(), lr=0.01, momentum=0.9)
+    tx = torch.from_numpy(normalize_images(dataset.images[:n], dataset.mean, dataset.std)).to(args.device)
+    ty = torch.from_numpy(dataset.labels[:n].astype(np.int64)).to(args.device)
+    order = np.random.default_rng(0).permutation(n)
+    batches = [torch.from_numpy(order[i:i + args.batch_size]).to(args.device) for i in range(0, n, args.batch_size)]
+
+    def torch_pass() -> None:
+        for idx in batches:
+            topt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(tmodel(tx.index_select(0, idx)), ty.index_select(0, idx))
+            loss.backward()
+            topt.step()
+
+    # dlcore: same weights (state dict conversion), same batches via its device-side gather.
+    model = LeNet5().to(args.device)
+    names = [k for k, _ in model.named_parameters()]
+    model.load_state_dict({name: v.detach().cpu().numpy() for name, v in zip(names, tmodel.state_dict().values())})
+    opt = dl.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loader = DataLoader(dataset, args.batch_size, shuffle=False, device=args.device, limit=n)
+    dindex = [dl.from_numpy(order[i:i + args.batch_size]).to(args.device) for i in range(0, n, args.batch_size)]
+    gather = dl._C.functional.gather_normalize
+
+    def dlcore_pass() -> None:
+        for idx in dindex:
+            x, y = gather(loader._images, loader._labels, idx, list(dataset.mean), list(dataset.std), False)
+            opt.zero_grad()
+            loss = dl.nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+
+    tsync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
+    dsync = dl.cuda.synchronize if args.device == "cuda" else (lambda: None)
+    t_torch, s_torch = median_time(torch_pass, args.repeats, tsync)
+    t_dl, s_dl = median_time(dlcore_pass, args.repeats, dsync)
+    ratio = t_dl / t_torch
+    print(f"LeNet-5 training, {n} images, batch {args.batch_size}, {args.device}, {args.threads} threads")
+    print(f"  PyTorch {torch.__version__}: {t_torch:.2f} s  ({n / t_torch:,.0f} img/s)")
+    print(f"  dlcore            : {t_dl:.2f} s  ({n / t_dl:,.0f} img/s)")
+    print(f"  ratio dlcore/PyTorch = {ratio:.3f}  ({'dlcore faster' if ratio < 1 else 'PyTorch faster'})")
+    result = {"benchmark": "lenet_train", "device": args.device, "threads": args.threads, "batch_size": args.batch_size,
+              "images": n, "repeats": args.repeats, "torch_seconds": t_torch, "dlcore_seconds": t_dl,
+              "torch_samples": s_torch, "dlcore_samples": s_dl, "ratio_dlcore_over_torch": ratio,
+              "machine": machine(args.device)}
+    print("wrote", write_result(args.name or f"lenet_train_{args.device}", result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
