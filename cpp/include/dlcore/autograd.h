@@ -15,7 +15,9 @@ struct Edge {
 };
 
 struct Node {
-  virtual ~Node() = default;
+  // Frees the graph below this node iteratively: a recursive chain of shared_ptr destructors would
+  // overflow the stack on long graphs (e.g. a loss summed over many steps without detach).
+  virtual ~Node();
   // Gradients with respect to each input, in the order of next_edges; an undefined Tensor means
   // "no gradient for that input". Called at most once per backward pass, outside grad mode.
   virtual std::vector<Tensor> apply(const Tensor& grad_output) = 0;

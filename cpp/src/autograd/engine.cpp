@@ -30,6 +30,20 @@ void accumulate(Tensor& slot, bool& owned, const Tensor& grad) {
 }
 }  // namespace
 
+Node::~Node() {
+  std::vector<std::shared_ptr<Node>> stack;
+  for (Edge& e : next_edges)
+    if (e.fn) stack.push_back(std::move(e.fn));
+  while (!stack.empty()) {
+    std::shared_ptr<Node> node = std::move(stack.back());
+    stack.pop_back();
+    if (node.use_count() == 1) {  // last owner: take its edges so its destructor has nothing to recurse into
+      for (Edge& e : node->next_edges)
+        if (e.fn) stack.push_back(std::move(e.fn));
+    }
+  }
+}
+
 bool GradMode::is_enabled() { return grad_mode_enabled; }
 void GradMode::set_enabled(bool enabled) { grad_mode_enabled = enabled; }
 

@@ -21,12 +21,27 @@ struct BatchNormBackward : Node {
   void release_saved() override { x = gamma = save_mean = save_invstd = Tensor(); }
 };
 
-// Eval mode is an affine map per channel: y = x * scale[c] + shift[c]; its gradient is g * scale.
+// Eval mode is an affine map per channel: y = x_hat * gamma[c] + beta[c] with
+// x_hat = (x - running_mean) / sqrt(running_var + eps); so gx = g * gamma * invstd,
+// gweight = sum(g * x_hat) and gbias = sum(g) over the batch and spatial positions.
 struct BatchNormEvalBackward : Node {
-  Tensor scale;  // gamma / sqrt(running_var + eps), shaped [1, C, 1...] for broadcasting
-  std::vector<Tensor> apply(const Tensor& g) override { return {binary(BinaryOp::Mul, g, scale), Tensor(), Tensor()}; }
+  Tensor scale;  // gamma * invstd, shaped [1, C, 1...] for broadcasting
+  Tensor x_hat;  // saved only when the weight needs a gradient
+  int64_t N, C, inner;
+  std::vector<Tensor> apply(const Tensor& g_in) override {
+    Tensor g = g_in.contiguous(), gx, gweight, gbias;
+    if (next_edges[0].fn) gx = binary(BinaryOp::Mul, g, scale);
+    auto channel_sum = [&](const Tensor& t) {
+      Tensor out = Tensor::empty({C}, DType::Float32, t.device());
+      DLCORE_DISPATCH(t.device(), bias_backward, t.data<float>(), out.data<float>(), N, C, inner);
+      return out;
+    };
+    if (next_edges[1].fn) gweight = channel_sum(binary(BinaryOp::Mul, g, x_hat));
+    if (next_edges[2].fn) gbias = channel_sum(g);
+    return {gx, gweight, gbias};
+  }
   std::string name() const override { return "BatchNormBackward"; }
-  void release_saved() override { scale = Tensor(); }
+  void release_saved() override { scale = x_hat = Tensor(); }
 };
 
 struct DropoutBackward : Node {
@@ -89,19 +104,24 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& 
   DLCORE_DISPATCH(dev, batch_norm_forward_eval, x.data<float>(), gamma.data<float>(), beta.data<float>(),
                   running_mean.data<float>(), running_var.data<float>(), y.data<float>(), N, C, inner, eps);
   if (autograd::any_requires_grad({&x_in, &weight, &bias})) {
-    // Gradients to weight and bias in eval mode are rare (fine-tuning frozen statistics); the input
-    // gradient is what matters and is exact here.
     NoGradGuard no_grad;
     Shape bshape(x.dim(), 1);
     bshape[1] = C;
-    Tensor invstd = Tensor::empty({C}, DType::Float32, dev);
     Tensor ones = Tensor::full({C}, 1.0f, dev);
     Tensor zeros = Tensor::zeros({C}, DType::Float32, dev);
-    // scale = gamma * 1/sqrt(var + eps), computed by running batch_norm_eval on a unit input.
+    // scale = gamma / sqrt(var + eps): the eval kernel applied to a unit input with zero mean.
+    Tensor scale = Tensor::empty({C}, DType::Float32, dev);
     DLCORE_DISPATCH(dev, batch_norm_forward_eval, ones.data<float>(), gamma.data<float>(), zeros.data<float>(),
-                    zeros.data<float>(), running_var.data<float>(), invstd.data<float>(), 1, C, 1, eps);
+                    zeros.data<float>(), running_var.data<float>(), scale.data<float>(), 1, C, 1, eps);
     auto node = std::make_shared<BatchNormEvalBackward>();
-    node->scale = invstd.view(bshape);
+    node->scale = scale.view(bshape);
+    node->N = N; node->C = C; node->inner = inner;
+    if (weight.defined() && weight.requires_grad()) {
+      // x_hat: the eval kernel with unit gamma and zero beta.
+      node->x_hat = Tensor::empty(x.shape(), DType::Float32, dev);
+      DLCORE_DISPATCH(dev, batch_norm_forward_eval, x.data<float>(), ones.data<float>(), zeros.data<float>(),
+                      running_mean.data<float>(), running_var.data<float>(), node->x_hat.data<float>(), N, C, inner, eps);
+    }
     autograd::record(node, {&x_in, &weight, &bias}, y);
   }
   return y;

@@ -54,20 +54,22 @@ void im2col(const float* x, float* col, const Conv2dShape& s, int64_t channels) 
         float* out = col + ((c * s.R + r) * s.S + k) * s.P * s.Q;
         const int64_t w_offset = k * s.dilation_w - s.pad_w;
         const Span cols = valid_span(w_offset, s.stride_w, s.W, s.Q);
-        std::fill(out, out + rows.begin * s.Q, 0.0f);
+        // Rows are short (LeNet: 10 to 28 floats), so plain loops beat memcpy/memset calls.
+        for (int64_t i = 0; i < rows.begin * s.Q; ++i) out[i] = 0.0f;
         for (int64_t p = rows.begin; p < rows.end; ++p) {
           const float* in = x + (c * s.H + p * s.stride_h - s.pad_h + r * s.dilation_h) * s.W;
           float* dst = out + p * s.Q;
-          std::fill(dst, dst + cols.begin, 0.0f);
+          for (int64_t q = 0; q < cols.begin; ++q) dst[q] = 0.0f;
           if (s.stride_w == 1) {
-            std::memcpy(dst + cols.begin, in + cols.begin + w_offset,
-                        (cols.end - cols.begin) * sizeof(float));
+            const float* shifted = in + w_offset;
+#pragma omp simd
+            for (int64_t q = cols.begin; q < cols.end; ++q) dst[q] = shifted[q];
           } else {
             for (int64_t q = cols.begin; q < cols.end; ++q) dst[q] = in[q * s.stride_w + w_offset];
           }
-          std::fill(dst + cols.end, dst + s.Q, 0.0f);
+          for (int64_t q = cols.end; q < s.Q; ++q) dst[q] = 0.0f;
         }
-        std::fill(out + rows.end * s.Q, out + s.P * s.Q, 0.0f);
+        for (int64_t i = rows.end * s.Q; i < s.P * s.Q; ++i) out[i] = 0.0f;
       }
     }
 }

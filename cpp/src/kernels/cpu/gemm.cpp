@@ -1,194 +1,62 @@
-// Single-precision GEMM for the CPU backend: every Linear and Conv2d pass ends here, so it is a
-// packed, cache-blocked GEMM with a register-tiled micro-kernel (GCC/Clang vector extensions, FMA
-// intrinsics only where the target has them) and OpenMP over independent blocks of C.
+// Single-precision GEMM drivers for the CPU backend: every Linear and Conv2d pass ends here.
+// Large problems run the classic packed, cache-blocked loop nest; problems whose operands fit in
+// L2 read them in place; OpenMP splits C into slabs. The micro-kernel lives in gemm_kernel.h.
 #include <omp.h>
-
-#include <algorithm>
-#include <array>
-#include <cstring>
-#include <utility>
 
 #include "cpu_parallel.h"
 #include "dlcore/kernels.h"
-
-#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
-#include <immintrin.h>
-#endif
+#include "gemm_kernel.h"
 
 namespace dlcore::kernels::cpu {
 namespace {
 
-using detail::ScratchSlot;
-using detail::thread_scratch;
-
-#if defined(__AVX512F__)
-constexpr int kLanes = 16;
-#elif defined(__AVX2__)
-constexpr int kLanes = 8;
-#else
-constexpr int kLanes = 4;
-#endif
-typedef float VecF __attribute__((vector_size(kLanes * sizeof(float))));
-
-// Micro-tile kMR x kNR of C lives in registers: 24 accumulators for AVX-512 (32 registers) and 12
-// for AVX2 (16 registers) leave room for the B vectors and the A broadcast.
-constexpr int kVecsPerRow = 2;
-constexpr int kNR = kVecsPerRow * kLanes;
-#if defined(__AVX512F__)
-constexpr int kMR = 12;
-#else
-constexpr int kMR = 6;
-#endif
-// Cache blocks: a kKC x kNR panel of B stays in L1 while kMC x kKC of A streams from L2.
-constexpr int64_t kKC = 256;
-constexpr int64_t kMC = 16 * kMR;
-constexpr int64_t kNC = 128 * kNR;
-// Below this many multiply-adds one thread beats forking a team.
-constexpr int64_t kParallelMacs = 1 << 18;
-
-inline VecF fma_vec(VecF a, VecF b, VecF c) {
-#if defined(__AVX512F__)
-  return _mm512_fmadd_ps(a, b, c);
-#elif defined(__AVX2__) && defined(__FMA__)
-  return _mm256_fmadd_ps(a, b, c);
-#else
-  return a * b + c;
-#endif
-}
-
-// Splat from memory: on x86 this becomes a load-port broadcast instead of an add and a shuffle.
-inline VecF broadcast(const float* p) {
-#if defined(__AVX512F__)
-  return _mm512_set1_ps(*p);
-#elif defined(__AVX2__) && defined(__FMA__)
-  return _mm256_set1_ps(*p);
-#else
-  VecF v;
-  for (int i = 0; i < kLanes; ++i) v[i] = *p;
-  return v;
-#endif
-}
-
-inline VecF load_unaligned(const float* p) {
-  VecF v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-
-inline void store_unaligned(float* p, VecF v) { std::memcpy(p, &v, sizeof(v)); }
-
-// C[0:ROWS, 0:cols] = alpha * (packed A panel) (packed B panel) + beta * C, with cols <= NV lanes.
-template <int ROWS, int NV>
-void micro_kernel(int64_t kc, const float* __restrict pa, const float* __restrict pb, float* c,
-                  int64_t ldc, int cols, float alpha, float beta) {
-  VecF acc[ROWS][NV];
-#pragma GCC unroll 16
-  for (int r = 0; r < ROWS; ++r)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) acc[r][v] = VecF{};
-  for (int64_t k = 0; k < kc; ++k) {
-    VecF b[NV];
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) b[v] = *reinterpret_cast<const VecF*>(pb + k * kNR + v * kLanes);
-#pragma GCC unroll 16
-    for (int r = 0; r < ROWS; ++r) {
-      const VecF a = broadcast(pa + k * kMR + r);
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[r][v] = fma_vec(a, b[v], acc[r][v]);
-    }
-  }
-  if (cols == NV * kLanes) {
-    for (int r = 0; r < ROWS; ++r) {
-      float* row = c + r * ldc;
-      for (int v = 0; v < NV; ++v) {
-        VecF out = acc[r][v] * alpha;
-        // beta == 0 must not read C: it may hold NaN garbage (BLAS semantics).
-        if (beta != 0.0f) out += load_unaligned(row + v * kLanes) * beta;
-        store_unaligned(row + v * kLanes, out);
-      }
-    }
-    return;
-  }
-  alignas(64) float tile[ROWS][NV * kLanes];
-  for (int r = 0; r < ROWS; ++r)
-    for (int v = 0; v < NV; ++v) store_unaligned(&tile[r][v * kLanes], acc[r][v]);
-  for (int r = 0; r < ROWS; ++r) {
-    float* row = c + r * ldc;
-    for (int j = 0; j < cols; ++j)
-      row[j] = alpha * tile[r][j] + (beta != 0.0f ? beta * row[j] : 0.0f);
-  }
-}
-
-using MicroKernel = void (*)(int64_t, const float*, const float*, float*, int64_t, int, float,
-                             float);
-
-template <int NV, int... Rows>
-constexpr auto make_kernel_table(std::integer_sequence<int, Rows...>) {
-  return std::array<MicroKernel, sizeof...(Rows)>{&micro_kernel<Rows + 1, NV>...};
-}
-
-// Edge tiles get a kernel sized to the rows and vectors actually present, so a 6-row GEMM does
-// not pay for kMR rows.
-void run_micro_kernel(int rows, int cols, int64_t kc, const float* pa, const float* pb, float* c,
-                      int64_t ldc, float alpha, float beta) {
-  static constexpr auto kOneVec = make_kernel_table<1>(std::make_integer_sequence<int, kMR>{});
-  static constexpr auto kTwoVec = make_kernel_table<2>(std::make_integer_sequence<int, kMR>{});
-  static_assert(kVecsPerRow == 2, "the dispatch below knows one- and two-vector tiles");
-  const auto& table = cols <= kLanes ? kOneVec : kTwoVec;
-  table[rows - 1](kc, pa, pb, c, ldc, cols, alpha, beta);
-}
-
-// Packs op(A)[i0:i0+mc, k0:k0+kc] as consecutive kMR-row panels, each stored k-major.
-void pack_a(bool trans_a, const float* A, int64_t lda, int64_t i0, int64_t k0, int64_t mc,
-            int64_t kc, float* dst) {
-  for (int64_t ir = 0; ir < mc; ir += kMR) {
-    const int rows = static_cast<int>(std::min<int64_t>(kMR, mc - ir));
-    float* panel = dst + ir * kc;
-    if (trans_a) {
-      for (int64_t k = 0; k < kc; ++k) {
-        const float* src = A + (k0 + k) * lda + i0 + ir;
-        for (int r = 0; r < rows; ++r) panel[k * kMR + r] = src[r];
-      }
-    } else {
-      for (int r = 0; r < rows; ++r) {
-        const float* src = A + (i0 + ir + r) * lda + k0;
-        for (int64_t k = 0; k < kc; ++k) panel[k * kMR + r] = src[k];
-      }
-    }
-  }
-}
-
-// Packs op(B)[k0:k0+kc, j0:j0+nc] as consecutive kNR-column panels, zero-padded to kNR columns.
-void pack_b(bool trans_b, const float* B, int64_t ldb, int64_t k0, int64_t j0, int64_t kc,
-            int64_t nc, float* dst) {
-  for (int64_t jr = 0; jr < nc; jr += kNR) {
-    const int cols = static_cast<int>(std::min<int64_t>(kNR, nc - jr));
-    float* panel = dst + jr * kc;
-    if (trans_b) {
-      if (cols < kNR)
-        for (int64_t k = 0; k < kc; ++k)
-          std::fill(panel + k * kNR + cols, panel + (k + 1) * kNR, 0.0f);
-      for (int c = 0; c < cols; ++c) {
-        const float* src = B + (j0 + jr + c) * ldb + k0;
-        for (int64_t k = 0; k < kc; ++k) panel[k * kNR + c] = src[k];
-      }
-    } else {
-      for (int64_t k = 0; k < kc; ++k) {
-        const float* src = B + (k0 + k) * ldb + j0 + jr;
-        float* out = panel + k * kNR;
-        std::memcpy(out, src, cols * sizeof(float));
-        std::fill(out + cols, out + kNR, 0.0f);
-      }
-    }
-  }
-}
+using namespace detail;  // NOLINT: this file is the micro-kernel's only driver
 
 int64_t round_up(int64_t x, int64_t multiple) { return (x + multiple - 1) / multiple * multiple; }
+
+// GEMMs whose operands sit in L2 skip the cache blocking and read A, and B when it is not
+// transposed, in place: for the small matrices of LeNet-sized layers, packing costs more than
+// the arithmetic. Only transposed B and B's ragged last panel are packed.
+void gemm_in_place(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                   const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+                   int64_t ldc) {
+  const int64_t full_cols = N / kNR * kNR;
+  float* packed_b = nullptr;
+  if (trans_b) {
+    packed_b = thread_scratch(ScratchSlot::GemmPackB, K * round_up(N, kNR));
+    pack_b(true, B, ldb, 0, 0, K, N, packed_b);
+  } else if (full_cols < N) {
+    packed_b = thread_scratch(ScratchSlot::GemmPackB, K * kNR);
+    pack_b(false, B, ldb, 0, full_cols, K, N - full_cols, packed_b);
+  }
+  for (int64_t jr = 0; jr < N; jr += kNR) {
+    const int cols = static_cast<int>(std::min<int64_t>(kNR, N - jr));
+    TileOperands op{};
+    op.b = trans_b ? packed_b + jr * K : jr < full_cols ? B + jr : packed_b;
+    op.b_stride = trans_b || jr >= full_cols ? kNR : ldb;
+    op.lda = lda;
+    for (int64_t ir = 0; ir < M; ir += kMR) {
+      const int rows = static_cast<int>(std::min<int64_t>(kMR, M - ir));
+      float* c = C + ir * ldc + jr;
+      if (trans_a) {
+        op.a = A + ir;
+        run_micro_kernel<ALayout::ColMajor>(rows, cols, K, op, c, ldc, alpha, beta);
+      } else {
+        op.a = A + ir * lda;
+        run_micro_kernel<ALayout::RowMajor>(rows, cols, K, op, c, ldc, alpha, beta);
+      }
+    }
+  }
+}
 
 // One thread's GEMM on a block of C; the packing buffers are this thread's, reused across calls.
 void gemm_single_thread(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                         const float* A, int64_t lda, const float* B, int64_t ldb, float beta,
                         float* C, int64_t ldc) {
+  if ((M + N) * K <= kInPlaceFloats) {
+    gemm_in_place(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
   const int64_t kc_max = std::min(kKC, K);
   float* packed_b =
       thread_scratch(ScratchSlot::GemmPackB, kc_max * round_up(std::min(kNC, N), kNR));
@@ -205,10 +73,14 @@ void gemm_single_thread(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_
         pack_a(trans_a, A, lda, ic, pc, mc, kc, packed_a);
         for (int64_t jr = 0; jr < nc; jr += kNR) {
           const int cols = static_cast<int>(std::min<int64_t>(kNR, nc - jr));
+          TileOperands op{};
+          op.b = packed_b + jr * kc;
+          op.b_stride = kNR;
           for (int64_t ir = 0; ir < mc; ir += kMR) {
             const int rows = static_cast<int>(std::min<int64_t>(kMR, mc - ir));
-            run_micro_kernel(rows, cols, kc, packed_a + ir * kc, packed_b + jr * kc,
-                             C + (ic + ir) * ldc + jc + jr, ldc, alpha, block_beta);
+            op.a = packed_a + ir * kc;
+            run_micro_kernel<ALayout::Packed>(rows, cols, kc, op, C + (ic + ir) * ldc + jc + jr,
+                                              ldc, alpha, block_beta);
           }
         }
       }
@@ -274,4 +146,45 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alp
   }
 }
 
+namespace detail {
+
+void gemm_offset_b(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
+                   const float* b_base, const int64_t* b_offsets, float beta, float* C,
+                   int64_t ldc) {
+  TileOperands op{};
+  op.lda = lda;
+  op.b_offsets = b_offsets;
+  for (int64_t jr = 0; jr < N; jr += kNR) {
+    const int cols = static_cast<int>(std::min<int64_t>(kNR, N - jr));
+    op.b = b_base + jr;
+    for (int64_t ir = 0; ir < M; ir += kMR) {
+      const int rows = static_cast<int>(std::min<int64_t>(kMR, M - ir));
+      op.a = A + ir * lda;
+      run_micro_kernel<ALayout::RowMajor, true>(rows, cols, K, op, C + ir * ldc + jr, ldc, 1.0f,
+                                                beta);
+    }
+  }
+}
+
+void gemm_offset_a_bt(int64_t M, int64_t N, int64_t K, const float* a_base,
+                      const int64_t* a_offsets, const float* B, int64_t ldb, float beta,
+                      float* C, int64_t ldc) {
+  float* packed_b = thread_scratch(ScratchSlot::GemmPackB, K * round_up(N, kNR));
+  pack_b(true, B, ldb, 0, 0, K, N, packed_b);
+  TileOperands op{};
+  op.a = a_base;
+  op.b_stride = kNR;
+  for (int64_t jr = 0; jr < N; jr += kNR) {
+    const int cols = static_cast<int>(std::min<int64_t>(kNR, N - jr));
+    op.b = packed_b + jr * K;
+    for (int64_t ir = 0; ir < M; ir += kMR) {
+      const int rows = static_cast<int>(std::min<int64_t>(kMR, M - ir));
+      op.a_offsets = a_offsets + ir;
+      run_micro_kernel<ALayout::OffsetRows>(rows, cols, K, op, C + ir * ldc + jr, ldc, 1.0f,
+                                            beta);
+    }
+  }
+}
+
+}  // namespace detail
 }  // namespace dlcore::kernels::cpu

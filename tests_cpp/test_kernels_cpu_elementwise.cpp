@@ -1,0 +1,173 @@
+// Tests of the CPU elementwise and layout kernels against naive index arithmetic: fills, axpy,
+// broadcast binary ops in every broadcast pattern, the sum_to reduction, strided copies for
+// several element sizes, and the equality kernels.
+#include <cstring>
+
+#include "dlcore/kernels.h"
+#include "kernel_test_util.h"
+
+namespace dlcore {
+namespace {
+
+using testing::all_close;
+using testing::random_vector;
+
+// Contiguous element strides of `sizes`, with 0 where `broadcast` marks a dimension.
+std::vector<int64_t> strides_for(const std::vector<int64_t>& sizes,
+                                 const std::vector<bool>& broadcast) {
+  std::vector<int64_t> strides(sizes.size());
+  int64_t stride = 1;
+  for (int d = static_cast<int>(sizes.size()) - 1; d >= 0; --d) {
+    strides[d] = broadcast[d] ? 0 : stride;
+    if (!broadcast[d]) stride *= sizes[d];
+  }
+  return strides;
+}
+
+BroadcastShape make_shape(const std::vector<int64_t>& sizes, const std::vector<int64_t>& a,
+                          const std::vector<int64_t>& b) {
+  BroadcastShape s;
+  s.ndim = static_cast<int>(sizes.size());
+  for (int d = 0; d < s.ndim; ++d) {
+    s.sizes[d] = sizes[d];
+    s.a_strides[d] = a[d];
+    s.b_strides[d] = b[d];
+  }
+  return s;
+}
+
+// Offset of the linear output index i under the given strides.
+int64_t offset_of(const BroadcastShape& s, int64_t i, const int64_t* strides) {
+  int64_t off = 0;
+  for (int d = s.ndim - 1; d >= 0; --d) {
+    off += (i % s.sizes[d]) * strides[d];
+    i /= s.sizes[d];
+  }
+  return off;
+}
+
+int64_t extent(const BroadcastShape& s, const int64_t* strides) {
+  int64_t last = 0;
+  for (int d = 0; d < s.ndim; ++d) last += (s.sizes[d] - 1) * strides[d];
+  return last + 1;
+}
+
+TEST(KernelsCpuElementwise, FillAxpyScaleShift) {
+  const int64_t n = 100003;  // above the threading grain, not a multiple of any vector width
+  std::vector<float> y(n);
+  kernels::cpu::fill(y.data(), 2.5f, n);
+  for (float v : y) ASSERT_EQ(v, 2.5f);
+  const auto x = random_vector(n, 1);
+  auto y2 = random_vector(n, 2);
+  std::vector<double> expected(n);
+  for (int64_t i = 0; i < n; ++i) expected[i] = y2[i] + (-0.75) * x[i];
+  kernels::cpu::axpy(y2.data(), x.data(), -0.75f, n);
+  EXPECT_TRUE(all_close(y2, expected, 1e-6));  // one rounding per element
+  for (int64_t i = 0; i < n; ++i) expected[i] = y2[i] * 3.0 - 1.0;
+  kernels::cpu::scale_shift(y2.data(), y2.data(), 3.0f, -1.0f, n);  // in place is allowed
+  EXPECT_TRUE(all_close(y2, expected, 1e-6));
+}
+
+TEST(KernelsCpuElementwise, BinaryForwardBroadcastPatterns) {
+  struct Case {
+    std::vector<int64_t> sizes;
+    std::vector<bool> a_broadcast, b_broadcast;
+  };
+  const std::vector<Case> cases = {
+      {{1000}, {false}, {false}},                                       // same shape
+      {{7, 33}, {false, false}, {true, true}},                          // tensor op scalar
+      {{7, 33}, {true, true}, {false, false}},                          // scalar op tensor
+      {{64, 120}, {false, false}, {true, false}},                       // Linear bias
+      {{4, 6, 5, 5}, {false, false, false, false}, {true, false, true, true}},  // conv bias
+      {{3, 1, 5}, {false, false, true}, {true, false, false}},          // outer product
+      {{2, 3, 4, 5}, {false, true, false, true}, {true, false, true, false}},
+      {{50, 700}, {false, false}, {false, true}},                       // column vector
+  };
+  uint32_t seed = 10;
+  for (const auto& c : cases) {
+    const auto sa = strides_for(c.sizes, c.a_broadcast), sb = strides_for(c.sizes, c.b_broadcast);
+    const BroadcastShape s = make_shape(c.sizes, sa, sb);
+    const auto a = random_vector(extent(s, s.a_strides), seed++);
+    auto b = random_vector(extent(s, s.b_strides), seed++, 0.5f, 2.0f);  // no division by ~0
+    for (BinaryOp op : {BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div}) {
+      std::vector<float> y(s.numel());
+      kernels::cpu::binary_forward(op, a.data(), b.data(), y.data(), s);
+      std::vector<float> expected(s.numel());
+      for (int64_t i = 0; i < s.numel(); ++i) {
+        const float x1 = a[offset_of(s, i, s.a_strides)], x2 = b[offset_of(s, i, s.b_strides)];
+        expected[i] = op == BinaryOp::Add   ? x1 + x2
+                      : op == BinaryOp::Sub ? x1 - x2
+                      : op == BinaryOp::Mul ? x1 * x2
+                                            : x1 / x2;
+      }
+      EXPECT_TRUE(all_close(y, expected, 0.0)) << "op " << static_cast<int>(op);  // exact
+    }
+  }
+}
+
+TEST(KernelsCpuElementwise, SumToReducesBroadcastDimensions) {
+  // y's strides go in a_strides (0 on reduced dimensions); x is contiguous with s.sizes.
+  const std::vector<std::pair<std::vector<int64_t>, std::vector<bool>>> cases = {
+      {{64, 120}, {true, false}},                     // Linear bias gradient
+      {{4, 6, 5, 5}, {true, false, true, true}},      // conv bias gradient
+      {{3, 7, 11}, {false, true, false}},             // middle dimension
+      {{5, 9}, {true, true}},                         // to a scalar
+      {{100000}, {true}},                             // long reduction
+      {{6, 8}, {false, false}},                       // nothing reduced
+  };
+  uint32_t seed = 40;
+  for (const auto& [sizes, reduced] : cases) {
+    const auto y_strides = strides_for(sizes, reduced);
+    const BroadcastShape s = make_shape(sizes, y_strides, std::vector<int64_t>(sizes.size(), 0));
+    const auto x = random_vector(s.numel(), seed++);
+    std::vector<float> y(extent(s, s.a_strides), 123.0f);  // overwritten, not accumulated
+    kernels::cpu::sum_to(x.data(), y.data(), s);
+    std::vector<double> expected(y.size(), 0.0);
+    for (int64_t i = 0; i < s.numel(); ++i) expected[offset_of(s, i, s.a_strides)] += x[i];
+    // Float partial sums of up to 1e5 values in [-1, 1]: 1e-5 relative to max(|sum|, 1).
+    EXPECT_TRUE(all_close(y, expected, 1e-5)) << "x numel " << s.numel();
+  }
+}
+
+template <class T>
+void check_strided_copy(const BroadcastShape& s, int64_t source_size) {
+  std::vector<T> x(source_size);
+  for (int64_t i = 0; i < source_size; ++i) x[i] = static_cast<T>(i * 7 + 3);
+  std::vector<T> y(s.numel());
+  kernels::cpu::strided_copy(x.data(), y.data(), s, sizeof(T));
+  for (int64_t i = 0; i < s.numel(); ++i)
+    ASSERT_EQ(y[i], x[offset_of(s, i, s.a_strides)]) << "element " << i << ", size " << sizeof(T);
+}
+
+TEST(KernelsCpuElementwise, StridedCopyViews) {
+  // Transpose of a [30, 40] matrix, a sliced and stepped view, an expanded (stride 0) view.
+  const BroadcastShape transpose = make_shape({40, 30}, {1, 40}, {0, 0});
+  const BroadcastShape sliced = make_shape({5, 6, 7}, {400, 41, 3}, {0, 0, 0});
+  const BroadcastShape expanded = make_shape({9, 2, 50}, {0, 50, 1}, {0, 0, 0});
+  for (const auto& [s, size] : {std::pair{transpose, int64_t{1200}}, {sliced, int64_t{2000}},
+                                {expanded, int64_t{100}}}) {
+    check_strided_copy<float>(s, size);
+    check_strided_copy<int64_t>(s, size);
+    check_strided_copy<uint8_t>(s, size);
+    check_strided_copy<int16_t>(s, size);
+  }
+  // An element size with no specialised loop (3 bytes) goes through memcpy per element.
+  std::vector<char> x(1200 * 3), y(1200 * 3);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<char>(i % 251);
+  kernels::cpu::strided_copy(x.data(), y.data(), transpose, 3);
+  for (int64_t i = 0; i < transpose.numel(); ++i)
+    ASSERT_EQ(0, std::memcmp(&y[i * 3], &x[offset_of(transpose, i, transpose.a_strides) * 3], 3));
+}
+
+TEST(KernelsCpuElementwise, EqualityKernels) {
+  const std::vector<int64_t> a = {1, 2, 3, 4, 5}, b = {1, 0, 3, 0, 5};
+  std::vector<float> y(5);
+  kernels::cpu::eq_int64(a.data(), b.data(), y.data(), 5);
+  EXPECT_EQ(y, (std::vector<float>{1, 0, 1, 0, 1}));
+  const std::vector<float> fa = {0.5f, -1.0f, 2.0f}, fb = {0.5f, 1.0f, 2.0f};
+  kernels::cpu::eq_float(fa.data(), fb.data(), y.data(), 3);
+  EXPECT_EQ(std::vector<float>(y.begin(), y.begin() + 3), (std::vector<float>{1, 0, 1}));
+}
+
+}  // namespace
+}  // namespace dlcore
