@@ -220,12 +220,12 @@ void bind_nn(py::module_& m) {
   py::classh<nn::Pool2d, Module>(m, "_Pool2d");
   py::classh<nn::MaxPool2d, nn::Pool2d>(m, "MaxPool2d")
       .def(py::init([](const py::object& k, const py::object& s, const py::object& p) {
-        return std::make_shared<nn::MaxPool2d>(pair_arg(k, "MaxPool2d", "kernel_size"), pair_arg(s, "MaxPool2d", "stride"),
+        return std::make_shared<nn::MaxPool2d>(pair_arg(k, "MaxPool2d", "kernel_size"), s.is_none() ? pair_arg(k, "MaxPool2d", "kernel_size") : pair_arg(s, "MaxPool2d", "stride"),
                                                pair_arg(p, "MaxPool2d", "padding"));
       }), "kernel_size"_a, "stride"_a = py::none(), "padding"_a = 0);
   py::classh<nn::AvgPool2d, nn::Pool2d>(m, "AvgPool2d")
       .def(py::init([](const py::object& k, const py::object& s, const py::object& p) {
-        return std::make_shared<nn::AvgPool2d>(pair_arg(k, "AvgPool2d", "kernel_size"), pair_arg(s, "AvgPool2d", "stride"),
+        return std::make_shared<nn::AvgPool2d>(pair_arg(k, "AvgPool2d", "kernel_size"), s.is_none() ? pair_arg(k, "AvgPool2d", "kernel_size") : pair_arg(s, "AvgPool2d", "stride"),
                                                pair_arg(p, "AvgPool2d", "padding"));
       }), "kernel_size"_a, "stride"_a = py::none(), "padding"_a = 0);
   py::classh<nn::ReLU, Module>(m, "ReLU").def(py::init([](bool) { return std::make_shared<nn::ReLU>(); }), "inplace"_a = false);

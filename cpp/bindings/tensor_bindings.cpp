@@ -40,7 +40,7 @@ Tensor from_numpy(py::array array) {
   }
   // One conversion to a C-contiguous array of the target type handles strides, byte order and casts.
   py::module_ np = py::module_::import("numpy");
-  py::array c = np.attr("ascontiguousarray")(array, target);
+  py::array c = np.attr("asarray")(array, target, "order"_a = "C");  // keeps 0-d arrays 0-d
   Shape shape(c.shape(), c.shape() + c.ndim());
   Tensor t = Tensor::empty(shape, dtype);
   if (t.numel() > 0) std::memcpy(t.raw_data(), c.data(), t.numel() * dtype_size(dtype));

@@ -25,11 +25,11 @@ _FORMAT = "1"
 def _encode(obj: Any, path: str, arrays: dict[str, np.ndarray]) -> Any:
     if isinstance(obj, _C.Tensor):
         key = path or "tensor"
-        arrays[key] = np.ascontiguousarray(obj.detach().cpu().numpy())
+        arrays[key] = np.asarray(obj.detach().cpu().numpy(), order="C")  # keeps 0-d tensors 0-d
         return {"__tensor__": key}
     if isinstance(obj, np.ndarray):
         key = path or "array"
-        arrays[key] = np.ascontiguousarray(obj)
+        arrays[key] = np.asarray(obj, order="C")
         return {"__ndarray__": key}
     if isinstance(obj, dict):
         out = {}

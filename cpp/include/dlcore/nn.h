@@ -56,6 +56,7 @@ class Module {
 
  private:
   void collect(const std::string& prefix, bool recurse, bool buffers, NamedTensors& out) const;
+  void collect_state(const std::string& prefix, NamedTensors& out) const;
   std::string type_name_;
   NamedTensors params_, buffers_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;

@@ -127,9 +127,8 @@ Pool2d::Pool2d(bool max_, std::pair<int64_t, int64_t> k, std::pair<int64_t, int6
                std::pair<int64_t, int64_t> padding)
     : Module(max_ ? "MaxPool2d" : "AvgPool2d"), max(max_) {
   args.kernel_h = k.first; args.kernel_w = k.second;
-  // stride defaults to the kernel size (PyTorch's stride=None), signalled by {0, 0}.
-  args.stride_h = stride.first ? stride.first : k.first;
-  args.stride_w = stride.second ? stride.second : k.second;
+  args.stride_h = stride.first;
+  args.stride_w = stride.second;
   args.pad_h = padding.first; args.pad_w = padding.second;
   if (k.first < 1 || k.second < 1 || args.stride_h < 1 || args.stride_w < 1 || padding.first < 0 || padding.second < 0)
     throw ValueError(type_name() + ": kernel_size and stride must be positive and padding non-negative, got kernel " +

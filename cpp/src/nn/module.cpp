@@ -137,10 +137,17 @@ void Module::zero_grad(bool set_to_none) {
   }
 }
 
+// PyTorch's order: a module's parameters, then its buffers, then each child's state in turn.
+void Module::collect_state(const std::string& prefix, NamedTensors& out) const {
+  collect(prefix, false, false, out);
+  collect(prefix, false, true, out);
+  for (const auto& [name, m] : children_)
+    if (m) m->collect_state(join(prefix, name), out);
+}
+
 NamedTensors Module::state_dict() const {
   NamedTensors out;
-  collect("", true, false, out);
-  collect("", true, true, out);
+  collect_state("", out);
   for (auto& e : out) e.second = e.second.detach();
   return out;
 }

@@ -21,7 +21,7 @@ void check_dim(const Tensor& t, int64_t dim, const char* op, const char* name) {
 
 void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
   if (a.defined() && b.defined() && a.device() != b.device())
-    throw ValueError(std::string(op) + ": expected all tensors on the same device, got " + a.describe() +
+    throw std::runtime_error(std::string(op) + ": expected all tensors on the same device, got " + a.describe() +
                      " and " + b.describe());
 }
 

@@ -117,7 +117,7 @@ class OneCycleLR(LRScheduler):
         return (end - start) * pct + start
 
     def lr_at(self, step: int) -> float:
-        if step >= self.total_steps:
+        if step > self.total_steps:
             raise ValueError(f"OneCycleLR: tried to step {step} times, more than total_steps={self.total_steps}")
         start_step = 0.0
         for i, (end_step, lr_start, lr_end, mom_start, mom_end) in enumerate(self.phases):

@@ -21,7 +21,10 @@ void relu_forward(const float* x, float* y, int64_t n) {
 void relu_backward(const float* gy, const float* y, float* gx, int64_t n) {
   parallel_for(n, kParallelGrain, [&](int64_t begin, int64_t end) {
 #pragma omp simd
-    for (int64_t i = begin; i < end; ++i) gx[i] = y[i] > 0.0f ? gy[i] : 0.0f;
+    for (int64_t i = begin; i < end; ++i) {
+      const float g = gy[i];  // loaded unconditionally so the select vectorises
+      gx[i] = y[i] > 0.0f ? g : 0.0f;
+    }
   });
 }
 

@@ -1,12 +1,17 @@
-// 2-D convolution of the CPU backend (NCHW, weight [K, C/groups, R, S]) as im2col + GEMM.
-// Small images (LeNet, CIFAR) give small per-image GEMMs, so threads take whole images with a
-// single-threaded GEMM each; only when the batch is smaller than the team does the GEMM fork.
+// 2-D convolution of the CPU backend (NCHW, weight [K, C/groups, R, S]) lowered to GEMM.
+// Stride-1 convolutions (LeNet, most CNN layers) use the wide lowering of conv_lowering.h, which
+// needs no im2col, and their input gradient is itself a stride-1 convolution; other strides use
+// im2col. Small images give small GEMMs, so threads take whole images with a single-threaded
+// GEMM each; only a batch smaller than the team keeps the image loop serial and lets gemm fork.
+#include <omp.h>
+
 #include <algorithm>
-#include <cstring>
 #include <vector>
 
+#include "conv_lowering.h"
 #include "cpu_parallel.h"
 #include "dlcore/kernels.h"
+#include "gemm_kernel.h"
 
 namespace dlcore::kernels::cpu {
 namespace {
@@ -14,100 +19,17 @@ namespace {
 using detail::ScratchSlot;
 using detail::thread_scratch;
 
-struct Geometry {
-  int64_t group_in, group_out;  // channels per group
-  int64_t patch;                // rows of the column matrix: group_in * R * S
-  int64_t in_plane, out_plane;  // H*W and P*Q
-  bool pointwise;               // 1x1, stride 1, no padding: the input already is the column matrix
-
-  explicit Geometry(const Conv2dShape& s)
-      : group_in(s.C / s.groups),
-        group_out(s.K / s.groups),
-        patch(s.C / s.groups * s.R * s.S),
-        in_plane(s.H * s.W),
-        out_plane(s.P * s.Q),
-        pointwise(s.R == 1 && s.S == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h == 0 &&
-                  s.pad_w == 0 && s.P == s.H && s.Q == s.W) {}
-};
-
-// Output positions [begin, end) along one axis whose input index out*stride + offset is inside
-// [0, size).
-struct Span {
-  int64_t begin, end;
-};
-
-inline Span valid_span(int64_t offset, int64_t stride, int64_t size, int64_t count) {
-  int64_t begin = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
-  int64_t end = size - offset <= 0 ? 0 : (size - offset - 1) / stride + 1;
-  begin = std::min(begin, count);
-  end = std::clamp(end, begin, count);
-  return {begin, end};
-}
-
-// col[(c*R + r)*S + s][p*Q + q] = x[c][p*stride_h - pad_h + r*dilation_h][q*stride_w - ...],
-// zero where the window falls in the padding.
-void im2col(const float* x, float* col, const Conv2dShape& s, int64_t channels) {
-  for (int64_t c = 0; c < channels; ++c)
-    for (int64_t r = 0; r < s.R; ++r) {
-      const Span rows = valid_span(r * s.dilation_h - s.pad_h, s.stride_h, s.H, s.P);
-      for (int64_t k = 0; k < s.S; ++k) {
-        float* out = col + ((c * s.R + r) * s.S + k) * s.P * s.Q;
-        const int64_t w_offset = k * s.dilation_w - s.pad_w;
-        const Span cols = valid_span(w_offset, s.stride_w, s.W, s.Q);
-        // Rows are short (LeNet: 10 to 28 floats), so plain loops beat memcpy/memset calls.
-        for (int64_t i = 0; i < rows.begin * s.Q; ++i) out[i] = 0.0f;
-        for (int64_t p = rows.begin; p < rows.end; ++p) {
-          const float* in = x + (c * s.H + p * s.stride_h - s.pad_h + r * s.dilation_h) * s.W;
-          float* dst = out + p * s.Q;
-          for (int64_t q = 0; q < cols.begin; ++q) dst[q] = 0.0f;
-          if (s.stride_w == 1) {
-            const float* shifted = in + w_offset;
-#pragma omp simd
-            for (int64_t q = cols.begin; q < cols.end; ++q) dst[q] = shifted[q];
-          } else {
-            for (int64_t q = cols.begin; q < cols.end; ++q) dst[q] = in[q * s.stride_w + w_offset];
-          }
-          for (int64_t q = cols.end; q < s.Q; ++q) dst[q] = 0.0f;
-        }
-        for (int64_t i = rows.end * s.Q; i < s.P * s.Q; ++i) out[i] = 0.0f;
-      }
-    }
-}
-
-// The adjoint of im2col: x[c][h][w] += every column entry that was copied from it.
-void col2im_add(const float* col, float* x, const Conv2dShape& s, int64_t channels) {
-  for (int64_t c = 0; c < channels; ++c)
-    for (int64_t r = 0; r < s.R; ++r) {
-      const Span rows = valid_span(r * s.dilation_h - s.pad_h, s.stride_h, s.H, s.P);
-      for (int64_t k = 0; k < s.S; ++k) {
-        const float* in = col + ((c * s.R + r) * s.S + k) * s.P * s.Q;
-        const int64_t w_offset = k * s.dilation_w - s.pad_w;
-        const Span cols = valid_span(w_offset, s.stride_w, s.W, s.Q);
-        for (int64_t p = rows.begin; p < rows.end; ++p) {
-          float* dst = x + (c * s.H + p * s.stride_h - s.pad_h + r * s.dilation_h) * s.W;
-          const float* src = in + p * s.Q;
-          if (s.stride_w == 1) {
-#pragma omp simd
-            for (int64_t q = cols.begin; q < cols.end; ++q) dst[q + w_offset] += src[q];
-          } else {
-            for (int64_t q = cols.begin; q < cols.end; ++q)
-              dst[q * s.stride_w + w_offset] += src[q];
-          }
-        }
-      }
-    }
-}
-
-// This thread's im2col buffer (none needed for pointwise convolutions).
-float* column_buffer(const Geometry& g) {
-  return g.pointwise ? nullptr : thread_scratch(ScratchSlot::ConvColumns, g.patch * g.out_plane);
-}
-
 // Threads for a batch loop where each image costs `macs_per_image`; 1 means "loop on this thread
 // and let the GEMM decide".
 int batch_threads(const Conv2dShape& s, int64_t macs_per_image) {
   const int threads = detail::threads_for(s.N * macs_per_image, int64_t{1} << 17);
   return s.N >= threads ? threads : 1;
+}
+
+// The wide lowering runs single-threaded GEMMs, so it needs the batch to feed every thread.
+bool use_wide(const Conv2dShape& s, const ConvGeometry& g) {
+  return WideLowering::applies(s, g) && (omp_in_parallel() || s.N >= omp_get_max_threads() ||
+                                         s.N * s.K * g.patch * s.P * s.W < (int64_t{1} << 20));
 }
 
 template <class ImageFn>
@@ -121,30 +43,55 @@ void for_each_image(const Conv2dShape& s, int64_t macs_per_image, ImageFn&& fn) 
   for (int64_t n = 0; n < s.N; ++n) fn(n);
 }
 
-}  // namespace
+// The per-(c, r, s) row offsets of the wide lowering, kept on the calling thread and read by
+// the team; grow-only so steady-state calls do not allocate.
+const int64_t* wide_offsets(const WideLowering& plan, const Conv2dShape& s) {
+  thread_local std::vector<int64_t> offsets;
+  plan.fill_offsets(s, offsets);
+  return offsets.data();
+}
 
-void conv2d_forward(const float* x, const float* w, float* y, const Conv2dShape& s) {
-  const Geometry g(s);
+void forward_wide(const float* x, const float* w, float* y, const Conv2dShape& s,
+                  const ConvGeometry& g) {
+  const WideLowering plan(s, g);
+  const int64_t* offsets = wide_offsets(plan, s);
+  for_each_image(s, s.K * g.patch * plan.wide, [&](int64_t n) {
+    float* padded = thread_scratch(ScratchSlot::ConvPadded, plan.buffer);
+    float* wide_out = thread_scratch(ScratchSlot::ConvColumns, g.group_out * plan.wide);
+    for (int64_t group = 0; group < s.groups; ++group) {
+      plan.pad_input(x + (n * s.C + group * g.group_in) * g.in_plane, padded, s, g);
+      detail::gemm_offset_b(g.group_out, plan.wide, g.patch, w + group * g.group_out * g.patch,
+                            g.patch, padded, offsets, 0.0f, wide_out, plan.wide);
+      plan.crop_output(wide_out, y + (n * s.K + group * g.group_out) * g.out_plane, s, g);
+    }
+  });
+}
+
+void forward_im2col(const float* x, const float* w, float* y, const Conv2dShape& s,
+                    const ConvGeometry& g) {
   for_each_image(s, s.K * g.patch * g.out_plane, [&](int64_t n) {
-    float* col = column_buffer(g);
+    float* col = g.pointwise ? nullptr
+                             : thread_scratch(ScratchSlot::ConvColumns, g.patch * g.out_plane);
     for (int64_t group = 0; group < s.groups; ++group) {
       const float* in = x + (n * s.C + group * g.group_in) * g.in_plane;
       if (!g.pointwise) im2col(in, col, s, g.group_in);
-      gemm(false, false, g.group_out, g.out_plane, g.patch, 1.0f, w + group * g.group_out * g.patch,
-           g.patch, g.pointwise ? in : col, g.out_plane, 0.0f,
+      gemm(false, false, g.group_out, g.out_plane, g.patch, 1.0f,
+           w + group * g.group_out * g.patch, g.patch, g.pointwise ? in : col, g.out_plane, 0.0f,
            y + (n * s.K + group * g.group_out) * g.out_plane, g.out_plane);
     }
   });
 }
 
-void conv2d_backward_input(const float* gy, const float* w, float* gx, const Conv2dShape& s) {
-  const Geometry g(s);
+void backward_input_im2col(const float* gy, const float* w, float* gx, const Conv2dShape& s,
+                           const ConvGeometry& g) {
   for_each_image(s, s.K * g.patch * g.out_plane, [&](int64_t n) {
-    float* col = column_buffer(g);
+    float* col = g.pointwise ? nullptr
+                             : thread_scratch(ScratchSlot::ConvColumns, g.patch * g.out_plane);
     for (int64_t group = 0; group < s.groups; ++group) {
       float* grad_in = gx + (n * s.C + group * g.group_in) * g.in_plane;
-      gemm(true, false, g.patch, g.out_plane, g.group_out, 1.0f, w + group * g.group_out * g.patch,
-           g.patch, gy + (n * s.K + group * g.group_out) * g.out_plane, g.out_plane, 0.0f,
+      gemm(true, false, g.patch, g.out_plane, g.group_out, 1.0f,
+           w + group * g.group_out * g.patch, g.patch,
+           gy + (n * s.K + group * g.group_out) * g.out_plane, g.out_plane, 0.0f,
            g.pointwise ? grad_in : col, g.out_plane);
       if (!g.pointwise) {
         std::fill(grad_in, grad_in + g.group_in * g.in_plane, 0.0f);
@@ -154,46 +101,105 @@ void conv2d_backward_input(const float* gy, const float* w, float* gx, const Con
   });
 }
 
-// Each thread accumulates its images' weight gradient in its own buffer (thread 0 directly in
-// gw); after a barrier the threads sum the buffers slice by slice.
+}  // namespace
+
+void conv2d_forward(const float* x, const float* w, float* y, const Conv2dShape& s) {
+  const ConvGeometry g(s);
+  if (use_wide(s, g))
+    forward_wide(x, w, y, s, g);
+  else
+    forward_im2col(x, w, y, s, g);
+}
+
+// With stride 1 the input gradient is itself a stride-1 convolution of gy (see
+// transposed_as_forward), which the wide lowering computes without any col2im scatter.
+void conv2d_backward_input(const float* gy, const float* w, float* gx, const Conv2dShape& s) {
+  const ConvGeometry g(s);
+  Conv2dShape flipped;
+  if (transposed_as_forward(s, flipped)) {
+    const ConvGeometry flipped_geometry(flipped);
+    if (use_wide(flipped, flipped_geometry)) {
+      float* flipped_w = thread_scratch(ScratchSlot::ConvWeights, s.K * g.patch);
+      flip_weights(w, flipped_w, s);
+      forward_wide(gy, flipped_w, gx, flipped, flipped_geometry);
+      return;
+    }
+  }
+  backward_input_im2col(gy, w, gx, s, g);
+}
+
+// Each thread accumulates its images' weight gradient in its own buffer, then after a barrier
+// the threads sum the buffers slice by slice into gw. The wide lowering produces the gradient
+// transposed ([groups][patch][K/groups]); the sum transposes it back.
 void conv2d_backward_weight(const float* x, const float* gy, float* gw, const Conv2dShape& s) {
-  const Geometry g(s);
+  const ConvGeometry g(s);
   const int64_t weight_size = s.K * g.patch;
+  const bool wide = use_wide(s, g);
+  const WideLowering plan(s, g);
+  const int64_t* offsets = wide ? wide_offsets(plan, s) : nullptr;
+  // The transposed product puts output channels in the vector lanes: worth it when they fill
+  // the lanes; otherwise the patch goes in the lanes and the padded image is transposed.
+  const int64_t lane_groups = (g.group_out + detail::kLanes - 1) / detail::kLanes;
+  const bool transposed = wide && 4 * g.group_out >= 3 * lane_groups * detail::kLanes;
+
   // Adds image n's contribution to `target`; `first` overwrites instead.
   auto accumulate_image = [&](int64_t n, float* target, bool first) {
-    float* col = column_buffer(g);
+    const float beta = first ? 0.0f : 1.0f;
+    if (wide) {
+      float* padded = thread_scratch(ScratchSlot::ConvPadded, plan.buffer);
+      float* gy_wide = thread_scratch(ScratchSlot::ConvGradWide, g.group_out * plan.wide);
+      for (int64_t group = 0; group < s.groups; ++group) {
+        plan.pad_input(x + (n * s.C + group * g.group_in) * g.in_plane, padded, s, g);
+        plan.spread_gradient(gy + (n * s.K + group * g.group_out) * g.out_plane, gy_wide, s, g);
+        if (transposed)
+          detail::gemm_offset_a_bt(g.patch, g.group_out, plan.wide, padded, offsets, gy_wide,
+                                   plan.wide, beta, target + group * g.patch * g.group_out,
+                                   g.group_out);
+        else
+          detail::gemm_offset_columns(g.group_out, g.patch, plan.wide, gy_wide, plan.wide, padded,
+                                      offsets, beta, target + group * g.group_out * g.patch,
+                                      g.patch);
+      }
+      return;
+    }
+    float* col = g.pointwise ? nullptr
+                             : thread_scratch(ScratchSlot::ConvColumns, g.patch * g.out_plane);
     for (int64_t group = 0; group < s.groups; ++group) {
       const float* in = x + (n * s.C + group * g.group_in) * g.in_plane;
       if (!g.pointwise) im2col(in, col, s, g.group_in);
       gemm(false, true, g.group_out, g.patch, g.out_plane, 1.0f,
            gy + (n * s.K + group * g.group_out) * g.out_plane, g.out_plane,
-           g.pointwise ? in : col, g.out_plane, first ? 0.0f : 1.0f,
-           target + group * g.group_out * g.patch, g.patch);
+           g.pointwise ? in : col, g.out_plane, beta, target + group * g.group_out * g.patch,
+           g.patch);
     }
   };
+  // gw[i] from the partials, undoing the wide lowering's transposition.
+  auto source_index = [&](int64_t i) {
+    if (!transposed) return i;
+    const int64_t kg = i / g.patch, tap = i % g.patch;
+    const int64_t group = kg / g.group_out, k = kg % g.group_out;
+    return (group * g.patch + tap) * g.group_out + k;
+  };
+
   const int threads = batch_threads(s, s.K * g.patch * g.out_plane);
-  if (threads <= 1) {
-    if (s.N == 0) std::fill(gw, gw + weight_size, 0.0f);
-    for (int64_t n = 0; n < s.N; ++n) accumulate_image(n, gw, n == 0);
-    return;
-  }
   thread_local std::vector<float*> partial_slots;  // grow-only: no allocation in steady state
   if (partial_slots.size() < static_cast<size_t>(threads)) partial_slots.resize(threads);
   float** partials = partial_slots.data();
-#pragma omp parallel num_threads(threads)
+#pragma omp parallel num_threads(threads) if (threads > 1)
   {
     const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-    float* mine = t == 0 ? gw : thread_scratch(ScratchSlot::ConvPartial, weight_size);
+    float* mine = thread_scratch(ScratchSlot::ConvPartial, weight_size);
     partials[t] = mine;
     const int64_t first = s.N * t / nt, last = s.N * (t + 1) / nt;
     if (first == last) std::fill(mine, mine + weight_size, 0.0f);
     for (int64_t n = first; n < last; ++n) accumulate_image(n, mine, n == first);
 #pragma omp barrier
     const int64_t begin = weight_size * t / nt, end = weight_size * (t + 1) / nt;
-    for (int64_t other = 1; other < nt; ++other) {
-      const float* src = partials[other];
-#pragma omp simd
-      for (int64_t i = begin; i < end; ++i) gw[i] += src[i];
+    for (int64_t i = begin; i < end; ++i) {
+      const int64_t from = source_index(i);
+      float total = 0.0f;
+      for (int64_t other = 0; other < nt; ++other) total += partials[other][from];
+      gw[i] = total;
     }
   }
 }

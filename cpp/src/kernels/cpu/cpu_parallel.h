@@ -67,7 +67,16 @@ class ScratchBuffer {
 };
 
 // Named slots so callers on the same thread never hand out the same buffer twice.
-enum class ScratchSlot : int { GemmPackA, GemmPackB, ConvColumns, ConvPartial, Count };
+enum class ScratchSlot : int {
+  GemmPackA,
+  GemmPackB,
+  ConvColumns,   // im2col matrix or wide output of one image
+  ConvPadded,    // one image's zero-padded input planes
+  ConvGradWide,  // one image's output gradient spread to the padded width
+  ConvPartial,   // a thread's share of the weight gradient
+  ConvWeights,   // flipped weights for the input gradient
+  Count
+};
 
 inline float* thread_scratch(ScratchSlot slot, size_t count) {
   thread_local ScratchBuffer buffers[static_cast<int>(ScratchSlot::Count)];

@@ -14,6 +14,18 @@ using namespace detail;  // NOLINT: this file is the micro-kernel's only driver
 
 int64_t round_up(int64_t x, int64_t multiple) { return (x + multiple - 1) / multiple * multiple; }
 
+// Rows of the micro-tile starting at row `ir` when M rows are cut into the fewest tiles of at
+// most kMR rows, as evenly as possible: 16 rows run as 8 + 8, not 12 + 4, because a short tile
+// is load-bound (its broadcasts per FMA double).
+int balanced_rows(int64_t M, int64_t ir) {
+  const int64_t tiles = (M + kMR - 1) / kMR;
+  const int64_t base = M / tiles, extra = M % tiles;
+  // The first `extra` tiles get base + 1 rows.
+  const int64_t tile = ir < extra * (base + 1) ? ir / (base + 1)
+                                               : extra + (ir - extra * (base + 1)) / base;
+  return static_cast<int>(tile < extra ? base + 1 : base);
+}
+
 // GEMMs whose operands sit in L2 skip the cache blocking and read A, and B when it is not
 // transposed, in place: for the small matrices of LeNet-sized layers, packing costs more than
 // the arithmetic. Only transposed B and B's ragged last panel are packed.
@@ -35,8 +47,8 @@ void gemm_in_place(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, 
     op.b = trans_b ? packed_b + jr * K : jr < full_cols ? B + jr : packed_b;
     op.b_stride = trans_b || jr >= full_cols ? kNR : ldb;
     op.lda = lda;
-    for (int64_t ir = 0; ir < M; ir += kMR) {
-      const int rows = static_cast<int>(std::min<int64_t>(kMR, M - ir));
+    for (int64_t ir = 0, rows = 0; ir < M; ir += rows) {
+      rows = balanced_rows(M, ir);
       float* c = C + ir * ldc + jr;
       if (trans_a) {
         op.a = A + ir;
@@ -157,11 +169,33 @@ void gemm_offset_b(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
   for (int64_t jr = 0; jr < N; jr += kNR) {
     const int cols = static_cast<int>(std::min<int64_t>(kNR, N - jr));
     op.b = b_base + jr;
-    for (int64_t ir = 0; ir < M; ir += kMR) {
-      const int rows = static_cast<int>(std::min<int64_t>(kMR, M - ir));
+    for (int64_t ir = 0, rows = 0; ir < M; ir += rows) {
+      rows = balanced_rows(M, ir);
       op.a = A + ir * lda;
       run_micro_kernel<ALayout::RowMajor, true>(rows, cols, K, op, C + ir * ldc + jr, ldc, 1.0f,
                                                 beta);
+    }
+  }
+}
+
+void gemm_offset_columns(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
+                         const float* b_base, const int64_t* b_offsets, float beta, float* C,
+                         int64_t ldc) {
+  float* panel = thread_scratch(ScratchSlot::GemmPackB, K * kNR);
+  TileOperands op{};
+  op.lda = lda;
+  op.b = panel;
+  op.b_stride = kNR;
+  for (int64_t jr = 0; jr < N; jr += kNR) {
+    const int cols = static_cast<int>(std::min<int64_t>(kNR, N - jr));
+    const float* rows[kNR];
+    for (int c = 0; c < cols; ++c) rows[c] = b_base + b_offsets[jr + c];
+    transpose_into_panel(rows, cols, K, panel);
+    for (int64_t ir = 0, rows_here = 0; ir < M; ir += rows_here) {
+      rows_here = balanced_rows(M, ir);
+      op.a = A + ir * lda;
+      run_micro_kernel<ALayout::RowMajor>(rows_here, cols, K, op, C + ir * ldc + jr, ldc, 1.0f,
+                                          beta);
     }
   }
 }
@@ -177,8 +211,8 @@ void gemm_offset_a_bt(int64_t M, int64_t N, int64_t K, const float* a_base,
   for (int64_t jr = 0; jr < N; jr += kNR) {
     const int cols = static_cast<int>(std::min<int64_t>(kNR, N - jr));
     op.b = packed_b + jr * K;
-    for (int64_t ir = 0; ir < M; ir += kMR) {
-      const int rows = static_cast<int>(std::min<int64_t>(kMR, M - ir));
+    for (int64_t ir = 0, rows = 0; ir < M; ir += rows) {
+      rows = balanced_rows(M, ir);
       op.a_offsets = a_offsets + ir;
       run_micro_kernel<ALayout::OffsetRows>(rows, cols, K, op, C + ir * ldc + jr, ldc, 1.0f,
                                             beta);

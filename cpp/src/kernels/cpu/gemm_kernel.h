@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
 #include <immintrin.h>
@@ -188,10 +189,10 @@ inline void pack_a(bool trans_a, const float* A, int64_t lda, int64_t i0, int64_
 }
 
 #if defined(__AVX2__)
-// dst[i * dst_stride + j] = src[j * src_stride + i] for an 8x8 block, in registers.
-inline void transpose_8x8(const float* src, int64_t src_stride, float* dst, int64_t dst_stride) {
+// dst[i * dst_stride + j] = rows[j][i] for an 8x8 block, in registers.
+inline void transpose_8x8(const float* const* rows, int64_t k, float* dst, int64_t dst_stride) {
   __m256 r[8], t[8];
-  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * src_stride);
+  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(rows[i] + k);
   for (int i = 0; i < 4; ++i) {
     t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
     t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
@@ -209,21 +210,27 @@ inline void transpose_8x8(const float* src, int64_t src_stride, float* dst, int6
 }
 #endif
 
-// panel[k * kNR + c] = src[c * ld + k] for c < cols, k < kc: the transposed-B packing, done in
-// 8x8 register blocks where the target has AVX2 (scalar transposes cost more than the GEMM).
-inline void transpose_into_panel(const float* src, int64_t ld, int cols, int64_t kc, float* panel) {
-  int c0 = 0;
+// A run of zeros that padding columns of a panel can be read from.
+inline const float* zero_row(int64_t length) {
+  thread_local std::vector<float> zeros;
+  if (static_cast<int64_t>(zeros.size()) < length) zeros.assign(length, 0.0f);
+  return zeros.data();
+}
+
+// panel[k * kNR + c] = rows[c][k] for c < cols <= kNR, k < kc, and zero for c >= cols: the
+// transposed-B packing, in 8x8 register blocks where the target has AVX2 (scalar transposes cost
+// more than the GEMM itself). Padding columns are transposed from a zero row like real ones.
+inline void transpose_into_panel(const float* const* rows, int cols, int64_t kc, float* panel) {
+  const float* padded_rows[kNR];
+  const float* zeros = cols < kNR ? zero_row(kc) : nullptr;
+  for (int c = 0; c < kNR; ++c) padded_rows[c] = c < cols ? rows[c] : zeros;
+  int64_t k0 = 0;
 #if defined(__AVX2__)
-  const int64_t k_blocks = kc / 8 * 8;
-  for (; c0 + 8 <= cols; c0 += 8) {
-    for (int64_t k = 0; k < k_blocks; k += 8)
-      transpose_8x8(src + c0 * ld + k, ld, panel + k * kNR + c0, kNR);
-    for (int c = c0; c < c0 + 8; ++c)
-      for (int64_t k = k_blocks; k < kc; ++k) panel[k * kNR + c] = src[c * ld + k];
-  }
+  for (; k0 + 8 <= kc; k0 += 8)
+    for (int c = 0; c < kNR; c += 8) transpose_8x8(padded_rows + c, k0, panel + k0 * kNR + c, kNR);
 #endif
-  for (int c = c0; c < cols; ++c)
-    for (int64_t k = 0; k < kc; ++k) panel[k * kNR + c] = src[c * ld + k];
+  for (int64_t k = k0; k < kc; ++k)
+    for (int c = 0; c < kNR; ++c) panel[k * kNR + c] = padded_rows[c][k];
 }
 
 // Packs op(B)[k0:k0+kc, j0:j0+nc] as consecutive kNR-column panels, zero-padded to kNR columns.
@@ -233,10 +240,9 @@ inline void pack_b(bool trans_b, const float* B, int64_t ldb, int64_t k0, int64_
     const int cols = static_cast<int>(std::min<int64_t>(kNR, nc - jr));
     float* panel = dst + jr * kc;
     if (trans_b) {
-      if (cols < kNR)
-        for (int64_t k = 0; k < kc; ++k)
-          std::fill(panel + k * kNR + cols, panel + (k + 1) * kNR, 0.0f);
-      transpose_into_panel(B + (j0 + jr) * ldb + k0, ldb, cols, kc, panel);
+      const float* rows[kNR];
+      for (int c = 0; c < cols; ++c) rows[c] = B + (j0 + jr + c) * ldb + k0;
+      transpose_into_panel(rows, cols, kc, panel);
     } else {
       for (int64_t k = 0; k < kc; ++k) {
         const float* src = B + (k0 + k) * ldb + j0 + jr;
@@ -262,6 +268,12 @@ namespace dlcore::kernels::cpu::detail {
 void gemm_offset_b(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
                    const float* b_base, const int64_t* b_offsets, float beta, float* C,
                    int64_t ldc);
+
+// C[M, N] = A B + beta C with A row-major (lda) and B[k][j] = b_base[b_offsets[j] + k]: column
+// j of B is a contiguous run of K floats at its own offset.
+void gemm_offset_columns(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
+                         const float* b_base, const int64_t* b_offsets, float beta, float* C,
+                         int64_t ldc);
 
 // C[M, N] = A B^T + beta C with A[i][k] = a_base[a_offsets[i] + k] and B stored [N, K] (ldb).
 void gemm_offset_a_bt(int64_t M, int64_t N, int64_t K, const float* a_base,

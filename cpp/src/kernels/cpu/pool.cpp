@@ -29,11 +29,44 @@ void for_each_plane(const Pool2dShape& s, PlaneFn&& fn) {
   });
 }
 
+// The common 2x2 / stride 2 / no padding case (LeNet, most CNNs) without window clipping, with
+// branch-free selects so the loop over q vectorises.
+void max_pool_2x2(const float* in, float* out, int32_t* out_index, const Pool2dShape& s) {
+  for (int64_t p = 0; p < s.P; ++p) {
+    const float* top = in + 2 * p * s.W;
+    const float* bottom = top + s.W;
+    const int32_t base = static_cast<int32_t>(2 * p * s.W);
+    const int32_t width = static_cast<int32_t>(s.W);
+#pragma omp simd
+    for (int64_t q = 0; q < s.Q; ++q) {
+      const int32_t w = static_cast<int32_t>(2 * q);
+      float best = top[w];
+      int32_t index = base + w;
+      const float candidates[3] = {top[w + 1], bottom[w], bottom[w + 1]};
+      const int32_t offsets[3] = {1, width, width + 1};
+      for (int i = 0; i < 3; ++i) {
+        const float v = candidates[i];
+        const bool take = v > best || v != v;  // v != v: NaN wins, as in PyTorch
+        best = take ? v : best;
+        index = take ? base + w + offsets[i] : index;
+      }
+      out[p * s.Q + q] = best;
+      out_index[p * s.Q + q] = index;
+    }
+  }
+}
+
 }  // namespace
 
 // NaN wins a window, as in PyTorch; an all -inf window picks its first element.
 void max_pool2d_forward(const float* x, float* y, int32_t* argmax, const Pool2dShape& s) {
+  const bool two_by_two = s.kernel_h == 2 && s.kernel_w == 2 && s.stride_h == 2 &&
+                          s.stride_w == 2 && s.pad_h == 0 && s.pad_w == 0;
   for_each_plane(s, [&](int64_t plane) {
+    if (two_by_two) {
+      max_pool_2x2(x + plane * s.H * s.W, y + plane * s.P * s.Q, argmax + plane * s.P * s.Q, s);
+      return;
+    }
     const float* in = x + plane * s.H * s.W;
     float* out = y + plane * s.P * s.Q;
     int32_t* out_index = argmax + plane * s.P * s.Q;

@@ -1,0 +1,38 @@
+# Shared pytest fixtures for dlcore's Python tests: one `device` parameter so every device-aware
+# test runs on the CPU and (when a GPU is usable) on CUDA, and the `data_dir` rule of DESIGN.md §4
+# (skip without $DLCORE_DATA, fail instead when DLCORE_REQUIRE_DATA=1).
+from __future__ import annotations
+
+import os
+import pathlib
+import sys
+
+import pytest
+
+try:
+    import dlcore  # noqa: F401  (an installed or editable dlcore wins)
+except ImportError:
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "python"))
+    import dlcore  # noqa: F401
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))  # `import helpers` from any cwd
+
+
+@pytest.fixture(params=["cpu", "cuda"])
+def device(request: pytest.FixtureRequest) -> str:
+    """The device a test runs on; the cuda case skips where no GPU is usable."""
+    if request.param == "cuda" and not dlcore.cuda.is_available():
+        pytest.skip("CUDA is not available (CPU-only build or no GPU)")
+    return request.param
+
+
+@pytest.fixture
+def data_dir() -> pathlib.Path:
+    """$DLCORE_DATA as a Path; skips when unset, unless DLCORE_REQUIRE_DATA=1 demands the data."""
+    root = os.environ.get("DLCORE_DATA", "")
+    if not root or not pathlib.Path(root).is_dir():
+        message = f"dataset directory not available (DLCORE_DATA={root!r})"
+        if os.environ.get("DLCORE_REQUIRE_DATA") == "1":
+            pytest.fail(message + " but DLCORE_REQUIRE_DATA=1")
+        pytest.skip(message)
+    return pathlib.Path(root)

@@ -1,0 +1,214 @@
+# Checkpoints through dl.save/dl.load: model and optimizer state dicts plus plain values round trip,
+# a run resumed from a checkpoint continues exactly like the uninterrupted run (SGD momentum, Adam),
+# and damaged files raise ValueError naming the file instead of loading garbage.
+import json
+import struct
+
+import numpy as np
+import pytest
+
+import dlcore as dl
+from dlcore import nn
+
+
+def small_model(batch_norm: bool = False) -> nn.Sequential:
+    middle = nn.BatchNorm2d(4) if batch_norm else nn.Tanh()  # index 1 either way: the same state keys elsewhere
+    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), middle, nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                         nn.Linear(4 * 5 * 5, 10))
+
+
+def batch(step: int) -> tuple:
+    rng = np.random.default_rng(100 + step)
+    return (dl.tensor(rng.standard_normal((8, 1, 10, 10)).astype(np.float32)),
+            dl.tensor(rng.integers(0, 10, 8).astype(np.int64)))
+
+
+def train(model, optimizer, steps: range) -> None:
+    for step in steps:
+        images, labels = batch(step)
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(images), labels).backward()
+        optimizer.step()
+
+
+OPTIMIZERS = {"sgd-momentum": lambda ps: dl.optim.SGD(ps, lr=0.05, momentum=0.9, weight_decay=1e-4),
+              "adam": lambda ps: dl.optim.Adam(ps, lr=1e-3)}
+
+
+def state_arrays(model) -> dict:
+    return {k: v.cpu().numpy().copy() for k, v in model.state_dict().items()}
+
+
+def test_round_trip_of_model_optimizer_and_epoch(tmp_path):
+    dl.manual_seed(0)
+    model = small_model()
+    optimizer = dl.optim.Adam(model.parameters(), lr=2e-3, betas=(0.8, 0.99))
+    train(model, optimizer, range(2))
+    path = tmp_path / "checkpoint.safetensors"
+    dl.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": 7, "note": "lenet",
+             "history": [0.5, 0.25]}, path)
+    loaded = dl.load(path)
+    assert loaded["epoch"] == 7 and loaded["note"] == "lenet" and loaded["history"] == [0.5, 0.25]
+    assert list(loaded["model"]) == list(model.state_dict())
+    for key, value in model.state_dict().items():
+        assert loaded["model"][key].shape == value.shape and loaded["model"][key].dtype == value.dtype, key
+        np.testing.assert_array_equal(loaded["model"][key].numpy(), value.numpy(), err_msg=key)
+    saved_state = optimizer.state_dict()
+    assert sorted(loaded["optimizer"]["state"]) == sorted(saved_state["state"])
+    for index, entries in saved_state["state"].items():
+        for name, value in entries.items():
+            np.testing.assert_array_equal(loaded["optimizer"]["state"][index][name].numpy().reshape(-1),
+                                          value.numpy().reshape(-1), err_msg=f"{index}.{name}")
+    group = loaded["optimizer"]["param_groups"][0]
+    assert group["betas"] == pytest.approx((0.8, 0.99)) and group["lr"] == pytest.approx(2e-3)
+
+
+def test_zero_dim_tensor_round_trip_keeps_its_shape(tmp_path):
+    path = tmp_path / "scalar.safetensors"
+    dl.save({"loss": dl.tensor([1.0, 2.0, 3.0]).sum()}, path)
+    assert dl.load(path)["loss"].shape == ()
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_resumed_training_continues_identically(tmp_path, name):
+    dl.manual_seed(1)
+    straight = small_model()
+    straight_opt = OPTIMIZERS[name](straight.parameters())
+    initial = state_arrays(straight)  # copies: state_dict() entries share the parameters' memory
+    resumed_start = small_model()
+    resumed_start.load_state_dict(initial)
+    train(straight, straight_opt, range(6))
+
+    first_half_opt = OPTIMIZERS[name](resumed_start.parameters())
+    train(resumed_start, first_half_opt, range(3))
+    path = tmp_path / "resume.safetensors"
+    dl.save({"model": resumed_start.state_dict(), "optimizer": first_half_opt.state_dict(), "epoch": 3}, path)
+
+    dl.manual_seed(99)  # a different fresh initialisation: everything must come from the file
+    resumed = small_model()
+    resumed_opt = OPTIMIZERS[name](resumed.parameters())
+    checkpoint = dl.load(path)
+    resumed.load_state_dict(checkpoint["model"])
+    resumed_opt.load_state_dict(checkpoint["optimizer"])
+    train(resumed, resumed_opt, range(checkpoint["epoch"], 6))
+
+    expected, actual = state_arrays(straight), state_arrays(resumed)
+    moved = np.abs(expected["5.weight"] - initial["5.weight"]).max()
+    assert moved > 1e-4  # training did change the weights, so equality below means something
+    for key in expected:  # same ops in the same order on the CPU: bit-identical
+        np.testing.assert_array_equal(actual[key], expected[key], err_msg=key)
+
+
+def test_checkpoint_of_a_model_with_batch_norm_loads_back(tmp_path):
+    model = small_model(batch_norm=True)
+    train(model, dl.optim.SGD(model.parameters(), lr=0.1), range(2))
+    path = tmp_path / "bn.safetensors"
+    dl.save({"model": model.state_dict()}, path)
+    restored = small_model(batch_norm=True)
+    restored.load_state_dict(dl.load(path)["model"])
+    for key, value in state_arrays(model).items():
+        np.testing.assert_array_equal(state_arrays(restored)[key], value, err_msg=key)
+
+
+def test_resuming_without_optimizer_state_diverges(tmp_path):
+    # the control for the test above: losing the momentum buffers must show up in the weights
+    dl.manual_seed(1)
+    straight = small_model()
+    resumed = small_model()
+    resumed.load_state_dict(straight.state_dict())
+    opt = OPTIMIZERS["sgd-momentum"]
+    train(straight, opt(straight.parameters()), range(6))
+    train(resumed, opt(resumed.parameters()), range(3))
+    train(resumed, opt(resumed.parameters()), range(3, 6))
+    assert not np.array_equal(state_arrays(straight)["5.weight"], state_arrays(resumed)["5.weight"])
+
+
+def test_load_moves_tensors_to_map_location(tmp_path, device):
+    path = tmp_path / "weights.safetensors"
+    dl.save(small_model().state_dict(), path)
+    loaded = dl.load(path, map_location=device)
+    assert all(t.device == device for t in loaded.values())
+    small_model().to(device).load_state_dict(loaded)
+
+
+def test_save_rejects_unsupported_values(tmp_path):
+    with pytest.raises(TypeError, match="save: cannot store a set at 'bad'"):
+        dl.save({"bad": {1, 2}}, tmp_path / "x.safetensors")
+    assert not (tmp_path / "x.safetensors").exists()
+
+
+def test_save_over_an_existing_checkpoint_is_atomic(tmp_path):
+    path = tmp_path / "ckpt.safetensors"
+    dl.save({"epoch": 1, "w": dl.ones(3)}, path)
+    with pytest.raises(TypeError):
+        dl.save({"epoch": 2, "bad": object()}, path)  # fails while encoding: the old file must survive
+    assert dl.load(path)["epoch"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt.safetensors"]  # no temporary left behind
+
+
+# ---- damaged files ----
+
+@pytest.fixture
+def checkpoint_bytes(tmp_path) -> bytes:
+    path = tmp_path / "good.safetensors"
+    dl.save({"model": small_model().state_dict(), "epoch": 2}, path)
+    return path.read_bytes()
+
+
+def corrupt_header_json(blob: bytes) -> bytes:
+    (length,) = struct.unpack("<Q", blob[:8])
+    header = bytearray(blob[8:8 + length])
+    header[0:1] = b"["  # a JSON object no more
+    return blob[:8] + bytes(header) + blob[8 + length:]
+
+
+def edit_header(blob: bytes, edit) -> bytes:
+    """The same file with its JSON header changed by `edit` (a well-formed file, wrong content)."""
+    (length,) = struct.unpack("<Q", blob[:8])
+    header = json.loads(blob[8:8 + length])
+    edit(header)
+    encoded = json.dumps(header).encode()
+    return struct.pack("<Q", len(encoded)) + encoded + blob[8 + length:]
+
+
+def wrong_offsets(blob: bytes) -> bytes:
+    def shrink(header: dict) -> None:
+        name = next(k for k in header if k != "__metadata__")
+        header[name]["data_offsets"] = [0, 4]  # too few bytes for the tensor's shape
+    return edit_header(blob, shrink)
+
+
+def structure_names_missing_tensor(blob: bytes) -> bytes:
+    def rename(header: dict) -> None:
+        header["__metadata__"]["dlcore.structure"] = json.dumps({"__tensor__": "nowhere"})
+    return edit_header(blob, rename)
+
+
+DAMAGE = {
+    "empty": (lambda b: b"", "truncated"),
+    "header-length-only": (lambda b: b[:8], "truncated|header length"),
+    "truncated-half": (lambda b: b[:len(b) // 2], "truncated"),
+    "missing-last-byte": (lambda b: b[:-1], "truncated"),
+    "huge-header-length": (lambda b: struct.pack("<Q", 1 << 60) + b[8:], "header length"),
+    "header-not-json": (lambda b: b[:8] + b"\xff" * 20 + b[28:], "corrupted"),
+    "header-not-object": (corrupt_header_json, "corrupted"),
+    "bad-offsets": (wrong_offsets, "data_offsets|needs|corrupted"),
+    "structure-names-missing-tensor": (structure_names_missing_tensor, "does not contain"),
+    "random-bytes": (lambda b: np.random.default_rng(0).integers(0, 256, 500, dtype=np.uint8).tobytes(),
+                     "corrupted|truncated|header"),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_damaged_checkpoint_raises_value_error_naming_the_file(tmp_path, checkpoint_bytes, damage):
+    make, expected = DAMAGE[damage]
+    path = tmp_path / f"damaged-{damage}.safetensors"
+    path.write_bytes(make(checkpoint_bytes))
+    with pytest.raises(ValueError, match=f"damaged-{damage}.safetensors") as info:
+        dl.load(path)
+    assert any(word in str(info.value) for word in expected.split("|")), str(info.value)
+
+
+def test_missing_checkpoint_raises_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        dl.load(tmp_path / "absent.safetensors")
