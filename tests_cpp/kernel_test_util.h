@@ -5,7 +5,7 @@
 //   random_vector(n, seed, lo, hi)    uniform floats in [lo, hi), the same every run for a seed
 //   random_indices(n, seed, bound)    int64 values in [0, bound), e.g. class targets
 //   max_relative_error(a, e, floor)   max_i |a_i - e_i| / max(|e_i|, floor)
-//   all_close(a, e, tol, floor)       AssertionResult: max_relative_error <= tol, naming the worst i
+//   all_close(a, e, tol, floor)       AssertionResult: max_relative_error <= tol, names worst i
 //   numeric_gradient(f, x, weights, h)
 //       d/dx of L(x) = sum_i weights_i * f(x)_i by central differences, L summed in double
 //   to_double(v)                      float vector as double, for comparing against references

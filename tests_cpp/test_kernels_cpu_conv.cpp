@@ -99,6 +99,12 @@ TEST(KernelsCpuConv, NonSquareKernelStrideAndPadding) {
 
 TEST(KernelsCpuConv, Dilation) {
   check_conv_fd(make_conv(1, 2, 9, 10, 3, 3, 2, 1, 2, 2, 1, 2, 3), 30);
+  check_conv_fd(make_conv(2, 2, 9, 8, 3, 3, 2, 1, 1, 1, 2, 2, 2), 31);  // stride 1: wide lowering
+}
+
+TEST(KernelsCpuConv, PaddingWiderThanKernelReach) {
+  // pad 3 > dilation*(kernel-1) = 2: the input gradient cannot be a flipped forward conv.
+  check_conv_fd(make_conv(2, 2, 4, 5, 3, 3, 3, 1, 1, 3, 3), 32);
 }
 
 TEST(KernelsCpuConv, Groups) {
@@ -134,8 +140,16 @@ void check_conv_analytic(const Conv2dShape& s, uint32_t seed) {
 }
 
 TEST(KernelsCpuConv, LeNetShapesThreaded) {
+  // conv1's 6 output channels take the weight-gradient path with the patch in the vector lanes,
+  // conv2's 16 the transposed one.
   check_conv_analytic(make_conv(8, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2), 60);
   check_conv_analytic(make_conv(9, 6, 14, 14, 16, 5, 5), 61);  // odd batch over two threads
+}
+
+TEST(KernelsCpuConv, CifarShapesGroupedAndStrided) {
+  check_conv_analytic(make_conv(4, 8, 16, 16, 32, 3, 3, 1, 1, 1, 1, 1, 1, 2), 70);
+  check_conv_analytic(make_conv(3, 16, 15, 15, 20, 3, 3, 2, 2, 1, 1), 71);
+  check_conv_analytic(make_conv(1, 16, 20, 20, 40, 3, 3, 1, 1, 1, 1), 72);  // batch 1: gemm forks
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Modules as containers: parameter names and order (they are the state-dict keys PyTorch
 // checkpoints use), state_dict round trips and their errors, train/eval, BatchNorm's running
 // statistics, Sequential, and PyTorch's default initialisation bounds.
+#include <algorithm>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -87,8 +88,12 @@ TEST(Module, StateDictRoundTripCopiesValuesAndKeepsIdentity) {
   manual_seed(2);
   auto target = make_net();
   NamedTensors state = source->state_dict();
-  EXPECT_EQ(names_of(state).size(), 10u);  // 7 parameters, then 3 buffers
-  EXPECT_EQ(state[7].first, "bn.running_mean");
+  EXPECT_EQ(names_of(state).size(), 10u);  // 7 parameters and 3 buffers
+  // PyTorch's order: each module's parameters, then its buffers, then its children.
+  auto names = names_of(state);
+  auto at = [&](const std::string& n) { return std::find(names.begin(), names.end(), n) - names.begin(); };
+  EXPECT_EQ(at("bn.running_mean"), at("bn.bias") + 1);
+  EXPECT_EQ(at("bn.num_batches_tracked"), at("bn.running_var") + 1);
   for (const auto& [name, t] : state) EXPECT_FALSE(t.requires_grad()) << name;
 
   Tensor target_weight = target->child("conv1")->parameter("weight");
@@ -111,7 +116,7 @@ TEST(Module, StateDictRoundTripCopiesValuesAndKeepsIdentity) {
 TEST(Module, StrictLoadNamesMissingAndUnexpectedKeys) {
   auto net = make_net();
   NamedTensors state = net->state_dict();
-  state.erase(state.begin() + 8);  // bn.running_var
+  state.erase(std::find_if(state.begin(), state.end(), [](const auto& e) { return e.first == "bn.running_var"; }));
   state.emplace_back("head.2.weight", Tensor::zeros({1}));
   std::string message = value_error_message([&] { net->load_state_dict(state); });
   EXPECT_NE(message.find("Missing: bn.running_var"), std::string::npos) << message;
@@ -134,9 +139,10 @@ TEST(Module, ShapeMismatchLeavesTheModuleUnchanged) {
   for (const auto& [name, t] : before) state.emplace_back(name, t.clone());
   for (auto& [name, t] : state)
     if (t.dtype() == DType::Float32) t.fill_(0.5f);
-  // bn.running_var should be [3]; it is checked after every parameter, so a load that copied as it
-  // checked would already have overwritten them.
-  state[8].second = Tensor::zeros({5});
+  // bn.running_var should be [3]; it comes after conv1's and bn's parameters, so a load that copied
+  // as it checked would already have overwritten those.
+  std::find_if(state.begin(), state.end(), [](const auto& e) { return e.first == "bn.running_var"; })->second =
+      Tensor::zeros({5});
   std::string message = value_error_message([&] { net->load_state_dict(state); });
   EXPECT_NE(message.find("size mismatch for bn.running_var"), std::string::npos) << message;
 
@@ -218,14 +224,16 @@ TEST(Sequential, ForwardComposesChildrenInOrder) {
   EXPECT_THROW(seq.append(nullptr), ValueError);
 }
 
-TEST(Layers, InputChecksNameTheLayerAndPoolStrideDefaultsToKernel) {
+TEST(Layers, InputChecksNameTheLayerAndPoolStrides) {
   nn::Linear fc(4, 2);
   EXPECT_NE(value_error_message([&] { fc.forward(Tensor::zeros({3, 5})); }).find("Linear(in_features=4)"),
             std::string::npos);
   nn::Conv2d conv(3, 4, {3, 3});
   EXPECT_NE(value_error_message([&] { conv.forward(Tensor::zeros({1, 2, 5, 5})); }).find("Conv2d(3, 4)"),
             std::string::npos);
-  nn::MaxPool2d pool({3, 2}, {0, 0}, {1, 0});  // stride {0, 0} stands for PyTorch's stride=None
+  // The Python binding turns stride=None into the kernel size; in C++ a zero stride is an error.
+  EXPECT_THROW(nn::MaxPool2d({3, 2}, {0, 0}, {1, 0}), ValueError);
+  nn::MaxPool2d pool({3, 2}, {3, 2}, {1, 0});
   EXPECT_EQ(pool.args.stride_h, 3);
   EXPECT_EQ(pool.args.stride_w, 2);
   EXPECT_EQ(pool.forward(Tensor::zeros({1, 1, 7, 6})).shape(), (Shape{1, 1, 3, 3}));

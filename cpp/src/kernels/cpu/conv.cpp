@@ -129,8 +129,8 @@ void conv2d_backward_input(const float* gy, const float* w, float* gx, const Con
 }
 
 // Each thread accumulates its images' weight gradient in its own buffer, then after a barrier
-// the threads sum the buffers slice by slice into gw. The wide lowering produces the gradient
-// transposed ([groups][patch][K/groups]); the sum transposes it back.
+// the threads sum the buffers slice by slice into gw. The wide lowering's transposed product
+// leaves the gradient as [groups][patch][K/groups]; the sum transposes it back.
 void conv2d_backward_weight(const float* x, const float* gy, float* gw, const Conv2dShape& s) {
   const ConvGeometry g(s);
   const int64_t weight_size = s.K * g.patch;

@@ -15,7 +15,6 @@
 
 namespace dlcore::kernels::cpu::detail {
 
-
 #if defined(__AVX512F__)
 constexpr int kLanes = 16;
 #elif defined(__AVX2__)
