@@ -21,6 +21,8 @@
 #include <sstream>
 #include <vector>
 
+#include "dlcore/kernels.h"
+
 namespace dlcore::testing {
 
 inline std::vector<float> random_vector(size_t n, uint32_t seed, float lo = -1.0f,
@@ -106,6 +108,39 @@ inline std::vector<double> numeric_gradient(const VectorFunction& f, std::vector
     grad[j] = (up - down) / (up_step + down_step);
   }
   return grad;
+}
+
+// Contiguous element strides of `sizes`, with 0 where `broadcast` marks a dimension.
+inline std::vector<int64_t> strides_for(const std::vector<int64_t>& sizes, const std::vector<bool>& broadcast) {
+  std::vector<int64_t> strides(sizes.size());
+  int64_t stride = 1;
+  for (int d = static_cast<int>(sizes.size()) - 1; d >= 0; --d) {
+    strides[d] = broadcast[d] ? 0 : stride;
+    if (!broadcast[d]) stride *= sizes[d];
+  }
+  return strides;
+}
+
+inline BroadcastShape make_shape(const std::vector<int64_t>& sizes, const std::vector<int64_t>& a,
+                                 const std::vector<int64_t>& b) {
+  BroadcastShape s;
+  s.ndim = static_cast<int>(sizes.size());
+  for (int d = 0; d < s.ndim; ++d) {
+    s.sizes[d] = sizes[d];
+    s.a_strides[d] = a[d];
+    s.b_strides[d] = b[d];
+  }
+  return s;
+}
+
+// A convolution shape with its output size computed as the op layer does.
+inline Conv2dShape make_conv(int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t S,
+                             int64_t stride_h = 1, int64_t stride_w = 1, int64_t pad_h = 0, int64_t pad_w = 0,
+                             int64_t dil_h = 1, int64_t dil_w = 1, int64_t groups = 1) {
+  Conv2dShape s{N, C, H, W, K, R, S, stride_h, stride_w, pad_h, pad_w, dil_h, dil_w, groups, 0, 0};
+  s.P = (H + 2 * pad_h - dil_h * (R - 1) - 1) / stride_h + 1;
+  s.Q = (W + 2 * pad_w - dil_w * (S - 1) - 1) / stride_w + 1;
+  return s;
 }
 
 }  // namespace dlcore::testing

@@ -12,32 +12,12 @@ namespace dlcore {
 namespace {
 
 using testing::all_close;
+using testing::strides_for;
+using testing::make_shape;
 using testing::DeviceBuffer;
 using testing::random_vector;
 
-// Contiguous strides of `sizes` with 0 where `broadcast` marks a dimension.
-std::vector<int64_t> strides_for(const std::vector<int64_t>& sizes,
-                                 const std::vector<bool>& broadcast) {
-  std::vector<int64_t> strides(sizes.size());
-  int64_t stride = 1;
-  for (int d = static_cast<int>(sizes.size()) - 1; d >= 0; --d) {
-    strides[d] = broadcast[d] ? 0 : stride;
-    if (!broadcast[d]) stride *= sizes[d];
-  }
-  return strides;
-}
 
-BroadcastShape make_shape(const std::vector<int64_t>& sizes, const std::vector<int64_t>& a,
-                          const std::vector<int64_t>& b) {
-  BroadcastShape s;
-  s.ndim = static_cast<int>(sizes.size());
-  for (int d = 0; d < s.ndim; ++d) {
-    s.sizes[d] = sizes[d];
-    s.a_strides[d] = a[d];
-    s.b_strides[d] = b[d];
-  }
-  return s;
-}
 
 int64_t extent(const BroadcastShape& s, const int64_t* strides) {
   int64_t last = 0;

@@ -8,19 +8,10 @@ namespace dlcore {
 namespace {
 
 using testing::all_close;
+using testing::make_conv;
 using testing::numeric_gradient;
 using testing::random_vector;
 
-Conv2dShape make_conv(int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t S,
-                      int64_t stride_h = 1, int64_t stride_w = 1, int64_t pad_h = 0,
-                      int64_t pad_w = 0, int64_t dil_h = 1, int64_t dil_w = 1,
-                      int64_t groups = 1) {
-  Conv2dShape s{N, C, H, W, K, R, S, stride_h, stride_w, pad_h, pad_w, dil_h, dil_w, groups,
-                0, 0};
-  s.P = (H + 2 * pad_h - dil_h * (R - 1) - 1) / stride_h + 1;
-  s.Q = (W + 2 * pad_w - dil_w * (S - 1) - 1) / stride_w + 1;
-  return s;
-}
 
 // Calls visit(x index, w index, y index) for every multiply-add of the convolution.
 template <class Visit>
