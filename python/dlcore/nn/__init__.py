@@ -1,6 +1,6 @@
 """``dl.nn``: modules with PyTorch's names and semantics (all implemented in C++)."""
 from .. import _C
-from . import functional
+from . import functional, init
 
 Parameter = _C.Parameter
 Module = _C.nn.Module
@@ -18,4 +18,4 @@ BatchNorm2d = _C.nn.BatchNorm2d
 CrossEntropyLoss = _C.nn.CrossEntropyLoss
 
 __all__ = ["Module", "Parameter", "Sequential", "Conv2d", "Linear", "ReLU", "Sigmoid", "Tanh", "MaxPool2d",
-           "AvgPool2d", "Flatten", "Dropout", "BatchNorm2d", "CrossEntropyLoss", "functional"]
+           "AvgPool2d", "Flatten", "Dropout", "BatchNorm2d", "CrossEntropyLoss", "functional", "init"]

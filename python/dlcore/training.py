@@ -1,0 +1,192 @@
+"""The training loop the main jobs share (train_mnist.py, train_cifar10.py): device choice, one timed
+epoch, evaluation, the metrics.jsonl record, checkpoints and resume. Keeping it in one place keeps the
+scripts' numbers comparable: the same timing rules, the same keys, the same checkpoint layout.
+"""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from . import _C, cuda
+from .autograd import no_grad
+from .nn import functional as F
+from .serialization import load, save
+
+CHECKPOINT_NAME = "checkpoint.safetensors"
+METRICS_NAME = "metrics.jsonl"
+
+
+def pick_device(name: str) -> str:
+    """``auto`` -> cuda when usable, else cpu; ``cuda`` without a GPU exits with a one-line reason."""
+    if name == "auto":
+        return "cuda" if cuda.is_available() else "cpu"
+    if name == "cuda" and not cuda.is_available():
+        why = "this build has no CUDA backend" if not cuda.built_with_cuda else "no usable GPU was found"
+        raise SystemExit(f"error: --device cuda requested but {why}; use --device cpu")
+    return name
+
+
+def peak_memory_bytes(device: str) -> int:
+    """Peak CUDA allocation on a GPU, else the process's peak resident set size."""
+    if device == "cuda":
+        return cuda.max_memory_allocated()
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+
+
+def evaluate(model: Any, loader: Any) -> tuple[float, float]:
+    """Mean loss and accuracy (%) over ``loader`` in eval mode; sums stay on the device until the end."""
+    model.eval()
+    loss_sum, correct = None, None
+    with no_grad():
+        for x, y in loader:
+            logits = model(x)
+            batch_loss = F.cross_entropy(logits, y, reduction="sum")
+            batch_correct = logits.argmax(1).eq(y).sum()
+            loss_sum = batch_loss if loss_sum is None else loss_sum + batch_loss
+            correct = batch_correct if correct is None else correct + batch_correct
+    n = loader.num_samples
+    return loss_sum.item() / n, 100.0 * correct.item() / n
+
+
+@dataclass
+class EpochResult:
+    """What one training pass measured: mean batch loss, steps, images seen and wall seconds."""
+
+    train_loss: float
+    steps: int
+    images: int
+    seconds: float
+
+    @property
+    def images_per_second(self) -> float:
+        return self.images / self.seconds if self.seconds > 0 else 0.0
+
+
+def _progress_bar(total: int, desc: str) -> Any:
+    try:
+        from tqdm import tqdm
+    except ImportError:  # the bar is a nicety, not a requirement
+        return None
+    return tqdm(total=total, desc=desc, unit="batch", leave=False, dynamic_ncols=True)
+
+
+def train_epoch(model: Any, loader: Any, optimizer: Any, scheduler: Any = None, *, progress: bool = True,
+                log_interval: int = 10, dry_run: bool = False, desc: str = "train") -> EpochResult:
+    """One pass over ``loader`` in train mode; ``scheduler`` (if any) steps after every batch.
+
+    The loss is summed on the device and read once at the end, so the step loop never waits for the
+    device (except for the progress bar's loss every ``log_interval`` batches); that final read also
+    makes the measured seconds include all queued work.
+    """
+    model.train()
+    bar = _progress_bar(len(loader), desc) if progress else None
+    loss_sum = None
+    steps = images = 0
+    start = time.perf_counter()
+    for step, (x, y) in enumerate(loader):
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        loss_sum = loss.detach() if loss_sum is None else loss_sum + loss.detach()
+        steps += 1
+        images += x.shape[0]
+        if bar is not None:
+            bar.update(1)
+            if step % log_interval == 0:
+                bar.set_postfix(loss=f"{loss.item():.4f}")
+        if dry_run:
+            break
+    if steps == 0:
+        raise ValueError("train_epoch: the loader yielded no batches")
+    train_loss = loss_sum.item() / steps  # waits for the device: the epoch's time is real
+    seconds = time.perf_counter() - start
+    if bar is not None:
+        bar.close()
+    return EpochResult(train_loss, steps, images, seconds)
+
+
+def epoch_record(epoch: int, result: EpochResult, test_loss: float, test_accuracy: float,
+                 device: str) -> dict[str, Any]:
+    """One metrics.jsonl line; the keys are shared with baseline_torch's records."""
+    return {"epoch": epoch, "train_loss": result.train_loss, "test_loss": test_loss, "test_accuracy": test_accuracy,
+            "seconds": result.seconds, "images_per_second": result.images_per_second,
+            "peak_memory_bytes": peak_memory_bytes(device), "device": device, "framework": "dlcore"}
+
+
+def append_metrics(path: str | os.PathLike, record: dict[str, Any]) -> None:
+    """Appends ``record`` as one JSON line (a resumed run continues the same file)."""
+    with Path(path).open("a") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def write_config(out: Path, config: dict[str, Any]) -> None:
+    """OUT/config.json: the run's settings, for whoever reads the metrics later."""
+    (out / "config.json").write_text(json.dumps(config, indent=2, default=str) + "\n")
+
+
+def save_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any, epoch: int, scheduler: Any = None) -> None:
+    """Model, optimizer, scheduler (when given) and the finished epoch, written atomically by ``dl.save``."""
+    state: dict[str, Any] = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch}
+    if scheduler is not None:
+        state["scheduler"] = scheduler.state_dict()
+    save(state, path)
+
+
+def load_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any, scheduler: Any = None) -> int:
+    """Restores what ``save_checkpoint`` wrote into the given objects; returns the finished epoch.
+
+    The scheduler is fast-forwarded to the saved step count rather than overwritten: the one given
+    was built for this run (its --epochs may be larger than the interrupted run's), and dlcore's
+    schedules compute each step's rate in closed form, so the same arguments resume exactly.
+    """
+    state = load(path)
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    if scheduler is not None:
+        if "scheduler" not in state:
+            raise ValueError(f"{path}: the checkpoint holds no scheduler state, but this run uses a schedule")
+        steps_done = int(state["scheduler"]["last_epoch"])
+        scheduler.last_epoch = steps_done - 1
+        scheduler.step()  # applies the rate (and momentum, for one-cycle) of step `steps_done`
+    return int(state["epoch"])
+
+
+def fit(model: Any, optimizer: Any, train_loader: Any, test_loader: Any, *, epochs: int, out: Path, device: str,
+        start_epoch: int = 1, scheduler: Any = None, progress: bool = True, log_interval: int = 10,
+        dry_run: bool = False, log: Callable[[str], None] = print) -> list[dict[str, Any]]:
+    """Epochs ``start_epoch..epochs``: train, evaluate, append to OUT/metrics.jsonl, rewrite
+    OUT/checkpoint.safetensors and print one summary line each. Returns the records."""
+    records = []
+    for epoch in range(start_epoch, epochs + 1):
+        train_loader.set_epoch(epoch - 1)  # the order depends only on (seed, epoch): resume-safe
+        result = train_epoch(model, train_loader, optimizer, scheduler, progress=progress,
+                             log_interval=log_interval, dry_run=dry_run, desc=f"epoch {epoch}")
+        test_loss, accuracy = evaluate(model, test_loader)
+        record = epoch_record(epoch, result, test_loss, accuracy, device)
+        append_metrics(out / METRICS_NAME, record)
+        save_checkpoint(out / CHECKPOINT_NAME, model, optimizer, epoch, scheduler)
+        records.append(record)
+        log(f"epoch {epoch:2d}  train loss {result.train_loss:.4f}  test loss {test_loss:.4f}  "
+            f"test accuracy {accuracy:.2f}%  {result.seconds:.1f}s  {result.images_per_second:,.0f} img/s")
+        if dry_run:
+            break
+    return records
+
+
+def set_threads(threads: int | None) -> None:
+    """--threads: pins the CPU kernels' thread count when given."""
+    if threads:
+        _C.set_num_threads(threads)
+
+
+__all__ = ["pick_device", "peak_memory_bytes", "evaluate", "EpochResult", "train_epoch", "epoch_record",
+           "append_metrics", "write_config", "save_checkpoint", "load_checkpoint", "fit", "set_threads",
+           "CHECKPOINT_NAME", "METRICS_NAME"]
