@@ -22,9 +22,8 @@ import dlcore as dl  # noqa: E402
 from dlcore.data import CIFAR10, DataLoader, data_root  # noqa: E402
 from dlcore.data.augment import AugmentedDataLoader  # noqa: E402
 from dlcore.models import CifarVGG  # noqa: E402
-from dlcore.training import fit, load_checkpoint, pick_device, set_threads, write_config  # noqa: E402
-
-SCHEDULES = ("none", "cosine", "onecycle")
+from dlcore.training import (SCHEDULES, fit, load_checkpoint, make_scheduler, pick_device, set_threads,  # noqa: E402
+                             write_config)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -79,15 +78,6 @@ def make_optimizer(args: argparse.Namespace, model: Any, lr: float) -> Any:
     if args.optimizer == "sgd":
         return dl.optim.SGD(model.parameters(), lr=lr, momentum=args.momentum, weight_decay=args.weight_decay)
     return dl.optim.Adam(model.parameters(), lr=lr, weight_decay=args.weight_decay)
-
-
-def make_scheduler(schedule: str, optimizer: Any, lr: float, total_steps: int) -> Any:
-    """A per-batch schedule over the whole run (as baseline_torch.train_loop.make_scheduler), or None."""
-    if schedule == "cosine":
-        return dl.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, total_steps))
-    if schedule == "onecycle":
-        return dl.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=max(2, total_steps))
-    return None
 
 
 def main(argv: list[str] | None = None) -> int:

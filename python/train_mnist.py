@@ -18,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # a source checkout wi
 import dlcore as dl  # noqa: E402
 from dlcore.data import MNIST, DataLoader, data_root  # noqa: E402
 from dlcore.models import LeNet5  # noqa: E402
-from dlcore.training import fit, load_checkpoint, pick_device, set_threads, write_config  # noqa: E402
+from dlcore.training import (SCHEDULES, fit, load_checkpoint, make_scheduler, pick_device, set_threads,  # noqa: E402
+                             write_config)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -29,6 +30,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--lr", type=float, default=None, help="learning rate (default 0.01 for sgd, 0.001 for adam)")
     p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (default 0.9)")
     p.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd")
+    p.add_argument("--schedule", choices=SCHEDULES, default="cosine",
+                   help="learning-rate schedule stepped every batch over the run (default cosine: constant-rate SGD "
+                        "ends each run with noisy last epochs; annealing settles it)")
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     p.add_argument("--log-interval", type=int, default=10, help="batches between progress-bar loss updates")
     p.add_argument("--dry-run", action="store_true", help="run a single batch of training and evaluation")
@@ -60,20 +64,24 @@ def main(argv: list[str] | None = None) -> int:
         optimizer = dl.optim.SGD(model.parameters(), lr=lr, momentum=args.momentum)
     else:
         optimizer = dl.optim.Adam(model.parameters(), lr=lr)
+    train_loader = DataLoader(train_set, args.batch_size, shuffle=True, seed=args.seed, device=device, limit=args.limit)
+    test_loader = DataLoader(test_set, args.test_batch_size, device=device, limit=args.limit)
+    scheduler = make_scheduler(args.schedule, optimizer, lr, args.epochs * len(train_loader))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     start_epoch = 1
     if args.resume:
-        start_epoch = load_checkpoint(args.resume, model, optimizer) + 1
+        try:
+            start_epoch = load_checkpoint(args.resume, model, optimizer, scheduler) + 1
+        except ValueError as e:
+            print(f"error: cannot resume from {args.resume}: {e}", file=sys.stderr)
+            return 2
         print(f"resumed from {args.resume} after epoch {start_epoch - 1}")
-
-    train_loader = DataLoader(train_set, args.batch_size, shuffle=True, seed=args.seed, device=device, limit=args.limit)
-    test_loader = DataLoader(test_set, args.test_batch_size, device=device, limit=args.limit)
     write_config(out, {**vars(args), "device": device, "lr": lr, "threads": dl.get_num_threads(), "data": str(root)})
     print(f"dlcore LeNet-5 on MNIST: device={device} threads={dl.get_num_threads()} optimizer={args.optimizer} "
-          f"lr={lr} batch={args.batch_size} train={train_loader.num_samples} test={test_loader.num_samples}")
+          f"lr={lr} schedule={args.schedule} batch={args.batch_size} train={train_loader.num_samples} test={test_loader.num_samples}")
     fit(model, optimizer, train_loader, test_loader, epochs=args.epochs, start_epoch=start_epoch, out=out,
-        device=device, progress=not args.no_progress, log_interval=args.log_interval, dry_run=args.dry_run)
+        device=device, scheduler=scheduler, progress=not args.no_progress, log_interval=args.log_interval, dry_run=args.dry_run)
     if args.save_model:
         dl.save(model.state_dict(), out / "mnist_lenet5.safetensors")
     return 0

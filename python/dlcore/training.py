@@ -15,10 +15,23 @@ from typing import Any, Callable
 from . import _C, cuda
 from .autograd import no_grad
 from .nn import functional as F
+from .optim import lr_scheduler
 from .serialization import load, save
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
 METRICS_NAME = "metrics.jsonl"
+
+
+SCHEDULES = ("none", "cosine", "onecycle")
+
+
+def make_scheduler(schedule: str, optimizer: Any, lr: float, total_steps: int) -> Any:
+    """A per-batch schedule over the whole run (as baseline_torch.train_loop.make_scheduler), or None."""
+    if schedule == "cosine":
+        return lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, total_steps))
+    if schedule == "onecycle":
+        return lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=max(2, total_steps))
+    return None
 
 
 def pick_device(name: str) -> str:

@@ -1,0 +1,44 @@
+# Tests of baseline_torch.profile: TensorBoard event files (scalars + graph), the profiler's top-10
+# operator table and the batch-size sweep are all written for a short CPU run on real MNIST.
+from __future__ import annotations
+
+import json
+import pathlib
+import sys
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # baseline_torch lives at the repository root
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from baseline_torch import profile  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny problems run fastest (and least disturbed by a busy machine) on one thread."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_profile_tool_writes_tensorboard_profiler_and_sweep(tmp_path, data_dir):
+    out = tmp_path / "profile"
+    rc = profile.main(["--device", "cpu", "--limit", "256", "--threads", "1", "--sweep", "1,16,64",
+                       "--profile-steps", "3", "--data", str(data_dir), "--out", str(out)])
+    assert rc == 0
+    events = list((out / "tensorboard").glob("events.out.tfevents.*"))
+    assert events and events[0].stat().st_size > 0
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    accumulator = EventAccumulator(str(out / "tensorboard"))
+    accumulator.Reload()
+    assert "test/accuracy" in accumulator.Tags()["scalars"]
+    assert accumulator.Tags()["graph"]
+    result = json.loads((out / "profile.json").read_text())
+    top = result["profiles"][0]["top10"]
+    assert 0 < len(top) <= 10 and any("conv" in row["operator"] for row in top)
+    assert [r["batch_size"] for r in result["batch_size_sweep"]] == [1, 16, 64]
+    assert (out / "profile_top10_cpu.txt").read_text().count("aten::") >= 5
+    assert (out / "batch_size_sweep.png").stat().st_size > 0
