@@ -3,7 +3,7 @@
 # CUDA tests (C++ when GoogleTest was carried in gpu_deps/, and the Python device=cuda tests),
 # compute-sanitizer memcheck and racecheck over a short training run, full LeNet-5 training on the
 # GPU, and the GPU benchmarks against PyTorch. Everything lands in $OUT (default ./gpu_out).
-# Data: copy MNIST into gpu_data/ (git-ignored) and name gpu_data (and gpu_deps) in `carry`.
+# Data and GoogleTest: run tools/prepare_gpu_carry.sh here first, then name gpu_data and gpu_deps in `carry`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT="${OUT:-$PWD/gpu_out}"

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Prepares the git-ignored folders that travel to the GPU machine with the device tool's `carry`:
+# gpu_data/ (MNIST, from $DLCORE_DATA or ../shared/data) and gpu_deps/gtest (this machine's GoogleTest
+# headers and static libraries: the GPU machine has none and no internet). Then run there:
+#   bash tools/gpu_check.sh        with carry ["gpu_data", "gpu_deps"]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+data="${DLCORE_DATA:-../shared/data}"
+mkdir -p gpu_data gpu_deps/gtest/include gpu_deps/gtest/lib
+cp -r "$data/MNIST" gpu_data/
+cp -r /usr/include/gtest gpu_deps/gtest/include/
+cp /usr/lib/*/libgtest.a /usr/lib/*/libgtest_main.a gpu_deps/gtest/lib/
+du -sh gpu_data gpu_deps
