@@ -120,8 +120,17 @@ TEST(Autograd, RetainGraphAllowsASecondBackward) {
   std::vector<double> expected;
   for (float v : xv) expected.push_back(6.0 * v);
   EXPECT_TRUE(all_close(values_of(x.grad()), expected, 1e-6));
-  // The message names the first freed node met on the way down: the root's own SumBackward.
-  EXPECT_NE(runtime_error_message([&] { y.backward(); }).find("SumBackward"), std::string::npos);
+  // The message names the first node that lost saved tensors: SumBackward saves none, MulBackward does.
+  EXPECT_NE(runtime_error_message([&] { y.backward(); }).find("MulBackward"), std::string::npos);
+}
+
+TEST(Autograd, GraphsThatSaveNothingCanBeWalkedTwice) {
+  // Like PyTorch: sum and affine keep no tensors for backward, so nothing was freed.
+  Tensor x = random_tensor({3}, 21, true);
+  Tensor y = ops::sum(ops::affine(x, 2.0f, 1.0f));
+  y.backward();
+  y.backward();
+  EXPECT_TRUE(all_close(values_of(x.grad()), std::vector<double>(3, 4.0), 1e-6));
 }
 
 TEST(Autograd, NoGradGuardRecordsNothingAndRestores) {

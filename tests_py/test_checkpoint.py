@@ -212,3 +212,19 @@ def test_damaged_checkpoint_raises_value_error_naming_the_file(tmp_path, checkpo
 def test_missing_checkpoint_raises_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
         dl.load(tmp_path / "absent.safetensors")
+
+
+def test_bad_optimizer_state_leaves_the_optimizer_unchanged():
+    layer = dl.nn.Linear(3, 2)
+    opt = dl.optim.Adam(layer.parameters(), lr=0.1)
+    dl.nn.functional.linear(dl.randn(4, 3), layer.weight, layer.bias).sum().backward()
+    opt.step()
+    before = {k: v.numpy().copy() for k, v in opt.state_dict()["state"][0].items()}
+    bad = opt.state_dict()
+    bad["state"][0] = {name: dl.zeros(2, 3) for name in ("exp_avg", "exp_avg_sq")}  # valid for parameter 0
+    bad["state"][1] = {"exp_avg": dl.zeros(5)}  # wrong shape for the bias: the whole load must fail
+    with pytest.raises(ValueError, match=r"Adam.load_state_dict: state '1.exp_avg'"):
+        opt.load_state_dict(bad)
+    after = opt.state_dict()["state"][0]
+    for name, value in before.items():
+        np.testing.assert_array_equal(after[name].numpy(), value)

@@ -22,8 +22,9 @@ struct Node {
   // "no gradient for that input". Called at most once per backward pass, outside grad mode.
   virtual std::vector<Tensor> apply(const Tensor& grad_output) = 0;
   virtual std::string name() const = 0;
-  // Drops saved tensors after a backward pass without retain_graph; a second pass then fails.
-  virtual void release_saved() {}
+  // Drops saved tensors after a backward pass without retain_graph and says whether there were
+  // any: only a node that lost its saved tensors refuses a second pass (as in PyTorch).
+  virtual bool release_saved() { return false; }
   std::vector<Edge> next_edges;
   bool released = false;
 };

@@ -26,8 +26,9 @@ class Optimizer {
   void load_state_tensors(const nn::NamedTensors& state);
 
  protected:
-  // State that is not a per-parameter tensor (Adam's step counts); true when handled.
-  virtual bool load_scalar_state(size_t, const std::string&, const Tensor&) { return false; }
+  // State that is not a per-parameter tensor (Adam's step counts): true when `name` is such state
+  // (validated); written only when `apply`.
+  virtual bool load_scalar_state(size_t, const std::string&, const Tensor&, bool /*apply*/) { return false; }
   // Lazily creates per-parameter state on the parameter's device (moves with it too).
   Tensor& state_for(std::vector<Tensor>& slots, size_t i);
   std::vector<Tensor> params_;
@@ -63,7 +64,7 @@ class Adam : public Optimizer {
   bool decoupled;
 
  protected:
-  bool load_scalar_state(size_t index, const std::string& name, const Tensor& value) override;
+  bool load_scalar_state(size_t index, const std::string& name, const Tensor& value, bool apply) override;
 
  private:
   std::vector<Tensor> exp_avg_, exp_avg_sq_;

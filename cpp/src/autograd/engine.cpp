@@ -141,10 +141,7 @@ void run_backward(const Tensor& root, const Tensor& grad_root_in, bool retain_gr
             "tensors after they have already been freed) at " + node->name() +
             "; specify retain_graph=True on the first backward call if you need to");
       input_grads = node->apply(grad);
-      if (!retain_graph) {
-        node->release_saved();
-        if (!dynamic_cast<AccumulateGrad*>(node.get())) node->released = true;
-      }
+      if (!retain_graph && node->release_saved()) node->released = true;
     }
     for (size_t i = 0; i < node->next_edges.size(); ++i) {
       const Edge& e = node->next_edges[i];

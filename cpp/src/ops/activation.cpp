@@ -24,7 +24,10 @@ struct ActivationBackward : Node {
     static const char* names[] = {"ReluBackward", "SigmoidBackward", "TanhBackward"};
     return names[static_cast<int>(kind)];
   }
-  void release_saved() override { y = Tensor(); }
+  bool release_saved() override {
+    y = Tensor();
+    return true;
+  }
 };
 
 Tensor activation(Activation kind, const Tensor& x_in, const char* op) {

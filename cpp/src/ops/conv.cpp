@@ -25,7 +25,10 @@ struct Conv2dBackward : Node {
     return {gx, gw, gb};
   }
   std::string name() const override { return "Conv2dBackward"; }
-  void release_saved() override { x = w = Tensor(); }
+  bool release_saved() override {
+    x = w = Tensor();
+    return true;
+  }
 };
 
 std::string conv_context(const Tensor& x, const Tensor& w) {

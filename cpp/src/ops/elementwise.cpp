@@ -40,9 +40,11 @@ struct BinaryBackward : Node {
     static const char* names[] = {"AddBackward", "SubBackward", "MulBackward", "DivBackward"};
     return names[static_cast<int>(op)];
   }
-  void release_saved() override {
+  bool release_saved() override {
+    bool saved = a.defined() || b.defined();
     a = Tensor();
     b = Tensor();
+    return saved;
   }
 };
 

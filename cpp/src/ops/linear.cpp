@@ -34,7 +34,10 @@ struct MatmulBackward : Node {
     return {ga, gb};
   }
   std::string name() const override { return "MatmulBackward"; }
-  void release_saved() override { a = b = Tensor(); }
+  bool release_saved() override {
+    a = b = Tensor();
+    return true;
+  }
 };
 
 struct LinearBackward : Node {
@@ -50,7 +53,10 @@ struct LinearBackward : Node {
     return {gx, gw, gb};
   }
   std::string name() const override { return "LinearBackward"; }
-  void release_saved() override { x = w = Tensor(); }
+  bool release_saved() override {
+    x = w = Tensor();
+    return true;
+  }
 };
 
 }  // namespace

@@ -17,7 +17,10 @@ struct SoftmaxBackward : Node {
     return {gx};
   }
   std::string name() const override { return log ? "LogSoftmaxBackward" : "SoftmaxBackward"; }
-  void release_saved() override { y = Tensor(); }
+  bool release_saved() override {
+    y = Tensor();
+    return true;
+  }
 };
 
 Tensor softmax_impl(const Tensor& x_in, int64_t dim, bool log) {
@@ -65,7 +68,10 @@ struct CrossEntropyBackward : Node {
     return {glogits};
   }
   std::string name() const override { return "CrossEntropyBackward"; }
-  void release_saved() override { logp = target = Tensor(); }
+  bool release_saved() override {
+    logp = target = Tensor();
+    return true;
+  }
 };
 
 }  // namespace

@@ -18,7 +18,10 @@ struct BatchNormBackward : Node {
     return {gx, ggamma, gbeta};
   }
   std::string name() const override { return "BatchNormBackward"; }
-  void release_saved() override { x = gamma = save_mean = save_invstd = Tensor(); }
+  bool release_saved() override {
+    x = gamma = save_mean = save_invstd = Tensor();
+    return true;
+  }
 };
 
 // Eval mode is an affine map per channel: y = x_hat * gamma[c] + beta[c] with
@@ -41,14 +44,20 @@ struct BatchNormEvalBackward : Node {
     return {gx, gweight, gbias};
   }
   std::string name() const override { return "BatchNormBackward"; }
-  void release_saved() override { scale = x_hat = Tensor(); }
+  bool release_saved() override {
+    scale = x_hat = Tensor();
+    return true;
+  }
 };
 
 struct DropoutBackward : Node {
   Tensor mask;
   std::vector<Tensor> apply(const Tensor& g) override { return {binary(BinaryOp::Mul, g, mask)}; }
   std::string name() const override { return "DropoutBackward"; }
-  void release_saved() override { mask = Tensor(); }
+  bool release_saved() override {
+    mask = Tensor();
+    return true;
+  }
 };
 
 void check_channel_vector(const Tensor& t, int64_t C, const Tensor& x, const char* name) {

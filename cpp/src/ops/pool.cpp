@@ -15,7 +15,10 @@ struct MaxPool2dBackward : Node {
     return {gx};
   }
   std::string name() const override { return "MaxPool2dBackward"; }
-  void release_saved() override { argmax = Tensor(); }
+  bool release_saved() override {
+    argmax = Tensor();
+    return true;
+  }
 };
 
 struct AvgPool2dBackward : Node {

@@ -2,7 +2,9 @@
 // kernels. Parameters without a gradient are skipped, as in torch.optim.
 #include "dlcore/optim.h"
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <set>
 
 #include "../dispatch.h"
@@ -49,25 +51,32 @@ Tensor& Optimizer::state_for(std::vector<Tensor>& slots, size_t i) {
 }
 
 void Optimizer::load_state_tensors(const nn::NamedTensors& state) {
+  // Everything is checked before anything is written, so a bad entry leaves the optimizer unchanged.
+  std::vector<std::function<void()>> writes;
   for (const auto& [key, value] : state) {
     size_t dot = key.find('.');
-    if (dot == std::string::npos) throw ValueError(name_ + ".load_state_dict: malformed state key '" + key + "'");
+    bool numeric = dot != std::string::npos && dot > 0 &&
+                   key.find_first_not_of("0123456789") == dot;
+    if (!numeric) throw ValueError(name_ + ".load_state_dict: malformed state key '" + key + "' (expected '<index>.<name>')");
     size_t index = std::stoul(key.substr(0, dot));
     std::string slot_name = key.substr(dot + 1);
     if (index >= params_.size())
       throw ValueError(name_ + ".load_state_dict: state for parameter " + std::to_string(index) + " but the optimizer has " +
                        std::to_string(params_.size()));
-    bool found = load_scalar_state(index, slot_name, value);
-    for (auto& [name, slots] : state_slots_) {
-      if (name != slot_name) continue;
-      if (value.shape() != params_[index].shape())
-        throw ValueError(name_ + ".load_state_dict: state '" + key + "' has shape " + shape_str(value.shape()) +
-                         " but parameter " + std::to_string(index) + " has " + shape_str(params_[index].shape()));
-      (*slots)[index] = value.to(params_[index].device()).clone();
-      found = true;
+    if (load_scalar_state(index, slot_name, value, /*apply=*/false)) {
+      writes.push_back([this, index, slot_name, value] { load_scalar_state(index, slot_name, value, true); });
+      continue;
     }
-    if (!found) throw ValueError(name_ + ".load_state_dict: unknown state '" + key + "'");
+    auto slot = std::find_if(state_slots_.begin(), state_slots_.end(), [&](const auto& s) { return s.first == slot_name; });
+    if (slot == state_slots_.end()) throw ValueError(name_ + ".load_state_dict: unknown state '" + key + "'");
+    if (value.shape() != params_[index].shape() || value.dtype() != DType::Float32)
+      throw ValueError(name_ + ".load_state_dict: state '" + key + "' is " + value.describe() + " but parameter " +
+                       std::to_string(index) + " is " + params_[index].describe());
+    Tensor copy = value.to(params_[index].device()).clone();
+    std::vector<Tensor>* slots = slot->second;
+    writes.push_back([slots, index, copy] { (*slots)[index] = copy; });
   }
+  for (auto& write : writes) write();
 }
 
 static nn::NamedTensors collect_state(const std::vector<std::pair<std::string, std::vector<Tensor>*>>& slots) {
@@ -163,9 +172,10 @@ nn::NamedTensors Adam::state_tensors() const {
   return out;
 }
 
-bool Adam::load_scalar_state(size_t index, const std::string& name, const Tensor& value) {
+bool Adam::load_scalar_state(size_t index, const std::string& name, const Tensor& value, bool apply) {
   if (name != "step") return false;
-  steps_[index] = static_cast<int64_t>(value.item());
+  if (value.numel() != 1) throw ValueError(name_ + ".load_state_dict: step must be a single number, got " + value.describe());
+  if (apply) steps_[index] = static_cast<int64_t>(value.item());
   return true;
 }
 
