@@ -22,40 +22,23 @@ import dlcore as dl  # noqa: E402
 from dlcore.data import CIFAR10, DataLoader, data_root  # noqa: E402
 from dlcore.data.augment import AugmentedDataLoader  # noqa: E402
 from dlcore.models import CifarVGG  # noqa: E402
-from dlcore.training import (SCHEDULES, fit, load_checkpoint, make_scheduler, pick_device, set_threads,  # noqa: E402
-                             write_config)
+from dlcore.training import (fit, load_checkpoint, make_scheduler, pick_device, set_threads,  # noqa: E402
+                             training_parser, write_config)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description="Train a VGG-style CNN on CIFAR-10 with dlcore")
-    p.add_argument("--batch-size", type=int, default=128, help="training batch size (default 128)")
-    p.add_argument("--test-batch-size", type=int, default=1000, help="evaluation batch size (default 1000)")
-    p.add_argument("--epochs", type=int, default=10, help="number of epochs (default 10)")
-    p.add_argument("--lr", type=float, default=None, help="learning rate (default 0.02 for sgd, 0.001 for adam)")
-    p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (default 0.9)")
+    p = training_parser("Train a VGG-style CNN on CIFAR-10 with dlcore", batch_size=128,
+                        default_lr="0.02 for sgd, 0.001 for adam", schedule="none", out="runs/cifar10",
+                        model_file="cifar10_vgg.safetensors",
+                        data_help="directory holding cifar-10-batches-py or cifar10-jpeg (default $DLCORE_DATA, "
+                                  "else ./data)",
+                        limit_help="use only N training and N test images, evenly strided so every class is kept")
     p.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay (default 0)")
-    p.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd")
-    p.add_argument("--schedule", choices=SCHEDULES, default="none",
-                   help="learning-rate schedule, stepped every batch (cosine: to 0 over the run; "
-                        "onecycle: warm-up to --lr, then anneal)")
     p.add_argument("--width", type=int, default=32, help="channels of the first block (default 32)")
     p.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=True,
                    help="BatchNorm after every convolution (default on)")
     p.add_argument("--dropout", type=float, default=0.0, help="dropout before the last layer (default 0)")
     p.add_argument("--augment", action="store_true", help="random crop (4-pixel padding) and horizontal flip")
-    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    p.add_argument("--log-interval", type=int, default=10, help="batches between progress-bar loss updates")
-    p.add_argument("--dry-run", action="store_true", help="run a single batch of training and evaluation")
-    p.add_argument("--save-model", action="store_true", help="write OUT/cifar10_vgg.safetensors at the end")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    p.add_argument("--data", default=None,
-                   help="directory holding cifar-10-batches-py or cifar10-jpeg (default $DLCORE_DATA, else ./data)")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads for the kernels (default: all cores)")
-    p.add_argument("--resume", default=None, help="checkpoint to continue from (e.g. OUT/checkpoint.safetensors)")
-    p.add_argument("--out", default="runs/cifar10", help="output directory for metrics and checkpoints")
-    p.add_argument("--limit", type=int, default=None,
-                   help="use only N training and N test images, evenly strided so every class is kept")
-    p.add_argument("--no-progress", action="store_true", help="disable the progress bar")
     args = p.parse_args(argv)
     if args.limit is not None and args.limit < 1:
         p.error(f"--limit must be positive, got {args.limit}")

@@ -18,32 +18,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # a source checkout wi
 import dlcore as dl  # noqa: E402
 from dlcore.data import MNIST, DataLoader, data_root  # noqa: E402
 from dlcore.models import LeNet5  # noqa: E402
-from dlcore.training import (SCHEDULES, fit, load_checkpoint, make_scheduler, pick_device, set_threads,  # noqa: E402
-                             write_config)
+from dlcore.training import (fit, load_checkpoint, make_scheduler, pick_device, set_threads,  # noqa: E402
+                             training_parser, write_config)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description="Train LeNet-5 on MNIST with dlcore")
-    p.add_argument("--batch-size", type=int, default=64, help="training batch size (default 64)")
-    p.add_argument("--test-batch-size", type=int, default=1000, help="evaluation batch size (default 1000)")
-    p.add_argument("--epochs", type=int, default=10, help="number of epochs (default 10)")
-    p.add_argument("--lr", type=float, default=None, help="learning rate (default 0.01 for sgd, 0.001 for adam)")
-    p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (default 0.9)")
-    p.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd")
-    p.add_argument("--schedule", choices=SCHEDULES, default="cosine",
-                   help="learning-rate schedule stepped every batch over the run (default cosine: constant-rate SGD "
-                        "ends each run with noisy last epochs; annealing settles it)")
-    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    p.add_argument("--log-interval", type=int, default=10, help="batches between progress-bar loss updates")
-    p.add_argument("--dry-run", action="store_true", help="run a single batch of training and evaluation")
-    p.add_argument("--save-model", action="store_true", help="write OUT/mnist_lenet5.safetensors at the end")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    p.add_argument("--data", default=None, help="directory holding MNIST/raw (default $DLCORE_DATA, else ./data)")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads for the kernels (default: all cores)")
-    p.add_argument("--resume", default=None, help="checkpoint to continue from (e.g. OUT/checkpoint.safetensors)")
-    p.add_argument("--out", default="runs/mnist", help="output directory for metrics and checkpoints")
-    p.add_argument("--limit", type=int, default=None, help="use only the first N training and test images")
-    p.add_argument("--no-progress", action="store_true", help="disable the progress bar")
+    p = training_parser("Train LeNet-5 on MNIST with dlcore", batch_size=64, default_lr="0.01 for sgd, 0.001 for adam",
+                        schedule="cosine", out="runs/mnist", model_file="mnist_lenet5.safetensors",
+                        data_help="directory holding MNIST/raw (default $DLCORE_DATA, else ./data)",
+                        limit_help="use only the first N training and test images")
     return p.parse_args(argv)
 
 

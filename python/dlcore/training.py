@@ -4,6 +4,7 @@ scripts' numbers comparable: the same timing rules, the same keys, the same chec
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import resource
@@ -32,6 +33,34 @@ def make_scheduler(schedule: str, optimizer: Any, lr: float, total_steps: int) -
     if schedule == "onecycle":
         return lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=max(2, total_steps))
     return None
+
+
+def training_parser(description: str, *, batch_size: int, default_lr: str, schedule: str, out: str,
+                    data_help: str, limit_help: str, model_file: str) -> argparse.ArgumentParser:
+    """The flags every dlcore training script shares (pytorch/examples' MNIST flags plus --device,
+    --data, --optimizer, --schedule, --threads, --resume, --out, --limit); scripts add their own."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--batch-size", type=int, default=batch_size, help=f"training batch size (default {batch_size})")
+    p.add_argument("--test-batch-size", type=int, default=1000, help="evaluation batch size (default 1000)")
+    p.add_argument("--epochs", type=int, default=10, help="number of epochs (default 10)")
+    p.add_argument("--lr", type=float, default=None, help=f"learning rate (default {default_lr})")
+    p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (default 0.9)")
+    p.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd")
+    p.add_argument("--schedule", choices=SCHEDULES, default=schedule,
+                   help=f"learning-rate schedule stepped every batch over the whole run (default {schedule}; "
+                        "cosine anneals to 0, onecycle warms up to --lr then anneals)")
+    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    p.add_argument("--log-interval", type=int, default=10, help="batches between progress-bar loss updates")
+    p.add_argument("--dry-run", action="store_true", help="run a single batch of training and evaluation")
+    p.add_argument("--save-model", action="store_true", help=f"write OUT/{model_file} at the end")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--data", default=None, help=data_help)
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for the kernels (default: all cores)")
+    p.add_argument("--resume", default=None, help="checkpoint to continue from (e.g. OUT/checkpoint.safetensors)")
+    p.add_argument("--out", default=out, help="output directory for metrics and checkpoints")
+    p.add_argument("--limit", type=int, default=None, help=limit_help)
+    p.add_argument("--no-progress", action="store_true", help="disable the progress bar")
+    return p
 
 
 def pick_device(name: str) -> str:
