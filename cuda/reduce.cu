@@ -190,9 +190,16 @@ SumToPlan plan_sum_to(const BroadcastShape& s, bool& innermost_summed) {
   return plan;
 }
 
+__global__ void increment_kernel(int64_t* counter, int64_t by) { *counter += by; }
+
 }  // namespace
 
 void sum_all(const float* x, float* y, int64_t n) { sum_all_typed(x, y, n, "sum_all"); }
+
+void increment_int64(int64_t* counter, int64_t by) {
+  increment_kernel<<<1, 1, 0, stream()>>>(counter, by);  // one thread: it stays on the stream, no host sync
+  DLCORE_CUDA_CHECK_LAUNCH("increment_int64");
+}
 
 void sum_all_int64(const int64_t* x, int64_t* y, int64_t n) {
   sum_all_typed(x, y, n, "sum_all_int64");

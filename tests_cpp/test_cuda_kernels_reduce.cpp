@@ -32,6 +32,13 @@ TEST(CudaKernelsReduce, SumAll) {
   EXPECT_EQ(dy.download(), std::vector<float>{0.0f});
 }
 
+TEST(CudaKernelsReduce, IncrementInt64) {
+  if (!dlcore::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  DeviceBuffer<int64_t> counter(std::vector<int64_t>{int64_t{1} << 40});
+  for (int i = 0; i < 3; ++i) kernels::cuda::increment_int64(counter.get(), 2);
+  EXPECT_EQ(counter.download(), std::vector<int64_t>{(int64_t{1} << 40) + 6});
+}
+
 TEST(CudaKernelsReduce, SumAllInt64) {
   if (!dlcore::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
   for (int64_t n : {1, 5000, 300001}) {

@@ -273,5 +273,15 @@ TEST(Init, DefaultBoundsAreOneOverSqrtFanIn) {
   EXPECT_THROW(nn::CrossEntropyLoss("avg"), ValueError);
 }
 
+TEST(Layers, BatchNormCountsTrainingBatchesLikePyTorch) {
+  nn::BatchNorm2d bn(3);
+  Tensor x = Tensor::full({2, 3, 2, 2}, 1.0f);
+  bn.forward(x);
+  bn.forward(x);
+  bn.train(false);
+  bn.forward(x);  // evaluation does not count
+  EXPECT_EQ(bn.buffer("num_batches_tracked").item(), 2.0);
+}
+
 }  // namespace
 }  // namespace dlcore

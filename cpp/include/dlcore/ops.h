@@ -68,6 +68,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduc
 Tensor sum(const Tensor& x);     // all elements; int64 input gives an int64 scalar without grad
 Tensor mean(const Tensor& x);
 Tensor argmax(const Tensor& x, int64_t dim);  // 2-D x, dim 1 (or -1): int64 [N]; no gradient
+void increment_(const Tensor& counter, int64_t by = 1);  // an int64 scalar += by, on its device
 
 // ---- data ----
 // A training batch from a uint8 dataset held on the device: images [N, H, W, C] (channels_last) or

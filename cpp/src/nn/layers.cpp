@@ -98,8 +98,8 @@ BatchNorm2d::BatchNorm2d(int64_t n, float eps_, float momentum_, bool affine_, b
   if (track) {
     register_buffer("running_mean", Tensor::zeros({n}));
     register_buffer("running_var", Tensor::full({n}, 1.0f));
-    // Kept for state-dict compatibility with PyTorch; dlcore always uses `momentum`, never the
-    // cumulative average this counter would drive, so it is not updated.
+    // Counts training batches, as PyTorch does (its state dicts carry it); dlcore always uses
+    // `momentum`, never the cumulative average this counter would drive.
     register_buffer("num_batches_tracked", Tensor::zeros({}, DType::Int64));
   }
 }
@@ -115,7 +115,9 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
   Tensor w = affine ? parameter("weight") : Tensor();
   Tensor b = affine ? parameter("bias") : Tensor();
   bool use_batch_stats = training_ || !track_running_stats;
-  return ops::batch_norm(x, rm, rv, w, b, use_batch_stats, momentum, eps);
+  Tensor y = ops::batch_norm(x, rm, rv, w, b, use_batch_stats, momentum, eps);
+  if (training_ && track_running_stats) ops::increment_(buffer("num_batches_tracked"));
+  return y;
 }
 
 std::string BatchNorm2d::extra_repr() const {

@@ -46,6 +46,13 @@ Tensor reduce_all(const Tensor& x_in, bool average) {
 Tensor sum(const Tensor& x) { return reduce_all(x, false); }
 Tensor mean(const Tensor& x) { return reduce_all(x, true); }
 
+void increment_(const Tensor& counter, int64_t by) {
+  check_defined(counter, "increment_", "counter");
+  if (counter.dtype() != DType::Int64 || counter.numel() != 1)
+    throw ValueError("increment_: expected a one-element int64 tensor, got " + counter.describe());
+  DLCORE_DISPATCH(counter.device(), increment_int64, counter.data<int64_t>(), by);
+}
+
 Tensor argmax(const Tensor& x_in, int64_t dim) {
   check_float(x_in, "argmax", "input");
   if (x_in.dim() != 2 || normalize_dim(dim, 2, "argmax") != 1)

@@ -40,6 +40,8 @@ void sum_all(const float* x, float* y, int64_t n) {
   y[0] = static_cast<float>(total);
 }
 
+void increment_int64(int64_t* counter, int64_t by) { *counter += by; }
+
 void sum_all_int64(const int64_t* x, int64_t* y, int64_t n) {
   int64_t total = 0;
 #pragma omp simd reduction(+ : total)
