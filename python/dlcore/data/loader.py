@@ -53,10 +53,13 @@ class DataLoader:
     def __iter__(self) -> Iterator[tuple[Any, Any]]:
         order = epoch_order(self.num_samples, self.epoch, self.seed, self.shuffle)
         self.epoch += 1
-        for index in batch_indices(order, self.batch_size, self.drop_last):
+        # All of the epoch's batch indices go to the device before its first step: a copy from
+        # pageable host memory may wait for the stream, which mid-epoch would stall queued kernels.
+        indices = [self._C.from_numpy(index).to(self.device)
+                   for index in batch_indices(order, self.batch_size, self.drop_last)]
+        for index in indices:
             yield self._batch(index)
 
-    def _batch(self, index: np.ndarray) -> tuple[Any, Any]:
-        C = self._C
-        return C.functional.gather_normalize(self._images, self._labels, C.from_numpy(index).to(self.device),
-                                             list(self._mean), list(self._std), self._channels_last)
+    def _batch(self, index: Any) -> tuple[Any, Any]:
+        return self._C.functional.gather_normalize(self._images, self._labels, index, list(self._mean),
+                                                   list(self._std), self._channels_last)
