@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (the README's and CI's): builds the engine, the CUDA kernels when nvcc
-# is present, the Python module and the GoogleTest suite in build/, then runs ctest and pytest.
+# is present, the Python module and the GoogleTest suite in build/, then runs ctest (also on a
+# CPU-only build when CUDA was found) and pytest.
 # Extra arguments go to pytest (e.g. `bash tools/test.sh -k conv`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,4 +9,12 @@ jobs=$(nproc 2>/dev/null || echo 2)
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DPython_EXECUTABLE="$(command -v python3)"
 cmake --build build -j "$jobs"
 ctest --test-dir build --output-on-failure -j "$jobs"
+# With CUDA found, the build above never compiles the CPU-only seam (cuda_unavailable.cpp and the
+# CUDA-less dispatch): build and test that configuration too, without the Python module.
+if grep -q "DLCORE_WITH_CUDA=1" build/CMakeFiles/dlcore_core.dir/flags.make 2>/dev/null || \
+   grep -q "DLCORE_WITH_CUDA=1" build/build.ninja 2>/dev/null; then
+  cmake -S . -B build-cpu-only -G Ninja -DCMAKE_BUILD_TYPE=Release -DDLCORE_CUDA=OFF -DDLCORE_BUILD_PYTHON=OFF
+  cmake --build build-cpu-only -j "$jobs"
+  ctest --test-dir build-cpu-only --output-on-failure -j "$jobs"
+fi
 PYTHONPATH="$PWD/python${PYTHONPATH:+:$PYTHONPATH}" python3 -m pytest -q tests_py "$@"
