@@ -36,3 +36,13 @@ def data_dir() -> pathlib.Path:
             pytest.fail(message + " but DLCORE_REQUIRE_DATA=1")
         pytest.skip(message)
     return pathlib.Path(root)
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny PyTorch problems run fastest (and least disturbed by a busy machine) on one thread."""
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

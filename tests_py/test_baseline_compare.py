@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import pathlib
-import sys
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # baseline_torch lives at the repository root
 
 from baseline_torch import compare  # noqa: E402
 

@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # baseline_torch lives at the repository root
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
@@ -17,14 +16,8 @@ import torch  # noqa: E402
 from baseline_torch import lenet_mnist  # noqa: E402
 from baseline_torch.models import LeNet5  # noqa: E402
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see conftest.py
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny problems run fastest (and least disturbed by a busy machine) on one thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 METRIC_KEYS = {"epoch", "train_loss", "test_loss", "test_accuracy", "seconds", "images_per_second",
                "peak_memory_bytes"}

@@ -5,11 +5,6 @@
 from __future__ import annotations
 
 import json
-import pathlib
-import sys
-
-REPO = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # baseline_torch lives at the repository root
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
@@ -22,14 +17,8 @@ from baseline_torch.train_loop import TrainConfig, Trainer, evaluate  # noqa: E4
 from baseline_torch.pipeline import pipeline_equivalence  # noqa: E402
 from baseline_torch.replicas import ReplicaTrainer, equivalence_to_large_batch, replica_equivalence  # noqa: E402
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see conftest.py
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny problems run fastest (and least disturbed by a busy machine) on one thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 # Largest parameter difference after two SGD-momentum steps (lr 0.1), relative to the largest
 # update. Only float32 summation order differs: observed ~1e-6 (LeNet) to ~1e-4 (CIFAR CNN on one

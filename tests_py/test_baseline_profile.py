@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import json
-import pathlib
-import sys
-
-REPO = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # baseline_torch lives at the repository root
 
 import pytest  # noqa: E402
-import torch  # noqa: E402
 
 from baseline_torch import profile  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny problems run fastest (and least disturbed by a busy machine) on one thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see conftest.py
 
 
 def test_profile_tool_writes_tensorboard_profiler_and_sweep(tmp_path, data_dir):
