@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 import torch
 
-from .cli import common_parser, prepare, run_main
+from .cli import common_parser, prepare, run_main, split_list
 from .data import load_dataset
 from .models import build_model, dataset_for
 from .results import format_table, hardware_info, markdown_table, plot_bars, write_json
@@ -42,8 +42,8 @@ def _run(argv: Sequence[str] | None) -> int:
     args = parse_args(argv)
     device = prepare(args)
     out = Path(args.out)
-    models = [m.strip() for m in args.models.split(",") if m.strip()]
-    precisions = [p.strip() for p in args.precisions.split(",") if p.strip()]
+    models = split_list(args.models)
+    precisions = split_list(args.precisions)
     bad = [p for p in precisions if p not in PRECISIONS] + [m for m in models if m not in ("lenet", "cifar")]
     if bad:
         print(f"error: unknown models/precisions {bad}", file=sys.stderr)

@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 import torch
 
-from .cli import common_parser, prepare, run_main
+from .cli import common_parser, prepare, run_main, split_list
 from .data import load_dataset
 from .models import CifarConfig, CifarVGG, count_parameters
 from .results import format_table, hardware_info, markdown_table, plot_panels, write_json
@@ -85,7 +85,7 @@ def _run(argv: Sequence[str] | None) -> int:
     device = prepare(args)
     out = Path(args.out)
     if args.compare_regularizers:
-        names = [n.strip() for n in args.configs.split(",") if n.strip()]
+        names = split_list(args.configs)
         unknown = [n for n in names if n not in REGULARIZER_CONFIGS]
         if unknown or len(names) < 2:
             print(f"error: --configs needs at least two of {list(REGULARIZER_CONFIGS)}, got {names}",

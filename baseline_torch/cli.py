@@ -56,6 +56,11 @@ def common_parser(description: str, *, epochs: int, batch_size: int, lr: float,
     return parser
 
 
+def split_list(text: str) -> list[str]:
+    """A comma-separated flag value as a list of non-empty, stripped names."""
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
 def resolve_device(requested: str) -> torch.device:
     """Turn --device into a torch.device; asking for cuda without a GPU is a clear error."""
     if requested == "auto":

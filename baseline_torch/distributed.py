@@ -4,6 +4,7 @@ DistributedSampler.set_epoch) and an all-reduce bandwidth job.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import socket
@@ -12,7 +13,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -94,12 +95,25 @@ def _init_rank(rank: int, world_size: int, backend: str, port: int, device: torc
                             world_size=world_size)
 
 
+@contextlib.contextmanager
+def _rank_session(rank: int, job: Any, device: torch.device) -> Iterator[None]:
+    """Joins the job's process group for the body; rank 0 records a failure in the result file."""
+    _init_rank(rank, len(job.placement.devices), job.placement.backend, job.port, device)
+    try:
+        yield
+    except Exception:
+        if rank == 0:
+            write_json(Path(job.result_path), {"status": "failed", "error": traceback.format_exc()})
+        raise
+    finally:
+        dist.destroy_process_group()
+
+
 def _ddp_rank(rank: int, job: DDPJob) -> None:
     world = len(job.placement.devices)
     device = torch.device(job.placement.devices[rank])
     torch.set_num_threads(job.threads_per_rank)
-    _init_rank(rank, world, job.placement.backend, job.port, device)
-    try:
+    with _rank_session(rank, job, device):
         dataset = dataset_for(job.model_name)
         train = load_split(dataset, job.data, True, job.limit, job.use_torchvision).to(device)
         test = load_split(dataset, job.data, False, job.limit, job.use_torchvision).to(device)
@@ -136,12 +150,6 @@ def _ddp_rank(rank: int, job: DDPJob) -> None:
             dist.barrier()
         if rank == 0:
             write_json(Path(job.result_path), {"status": "ok", "epochs": history})
-    except Exception:
-        if rank == 0:
-            write_json(Path(job.result_path), {"status": "failed", "error": traceback.format_exc()})
-        raise
-    finally:
-        dist.destroy_process_group()
 
 
 def _spawn(worker, job, nprocs: int) -> dict[str, Any]:
@@ -177,8 +185,7 @@ def _allreduce_rank(rank: int, job: AllReduceJob) -> None:
     world = len(job.placement.devices)
     device = torch.device(job.placement.devices[rank])
     torch.set_num_threads(job.threads_per_rank)
-    _init_rank(rank, world, job.placement.backend, job.port, device)
-    try:
+    with _rank_session(rank, job, device):
         rows = []
         for size in job.sizes_bytes:
             tensor = torch.ones(max(1, size // 4), dtype=torch.float32, device=device)
@@ -204,12 +211,6 @@ def _allreduce_rank(rank: int, job: AllReduceJob) -> None:
                          "busbw_GBps": algbw * 2 * (world - 1) / world / 1e9})
         if rank == 0:
             write_json(Path(job.result_path), {"status": "ok", "rows": rows})
-    except Exception:
-        if rank == 0:
-            write_json(Path(job.result_path), {"status": "failed", "error": traceback.format_exc()})
-        raise
-    finally:
-        dist.destroy_process_group()
 
 
 def run_allreduce(job: AllReduceJob) -> dict[str, Any]:

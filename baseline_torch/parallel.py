@@ -13,7 +13,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from .cli import common_parser, prepare, run_main
+from .cli import common_parser, prepare, run_main, split_list
 from .data import load_dataset
 from .distributed import DDPJob, plan_ranks, run_ddp
 from .models import build_model, dataset_for
@@ -124,8 +124,8 @@ def _run(argv: Sequence[str] | None) -> int:
     args = parse_args(argv)
     device = prepare(args)
     out = Path(args.out)
-    models = [m.strip() for m in args.models.split(",") if m.strip()]
-    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    models = split_list(args.models)
+    modes = split_list(args.modes)
     bad = [m for m in modes if m not in MODES] + [m for m in models if m not in ("lenet", "cifar")]
     if bad:
         print(f"error: unknown models/modes {bad}; modes are {MODES}", file=sys.stderr)

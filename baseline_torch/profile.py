@@ -16,7 +16,7 @@ from typing import Any, Sequence
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from .cli import common_parser, prepare, run_main
+from .cli import common_parser, prepare, run_main, split_list
 from .data import Split, batches, load_dataset
 from .models import build_model, dataset_for
 from .results import format_table, hardware_info, plot_panels, write_json
@@ -136,7 +136,7 @@ def _run(argv: Sequence[str] | None) -> int:
     args = parse_args(argv)
     device = prepare(args)
     out = Path(args.out)
-    sizes = [int(s) for s in args.sweep.split(",") if s.strip()]
+    sizes = [int(s) for s in split_list(args.sweep)]
     train, test = load_dataset(dataset_for(args.model), args.data, args.limit, device, args.torchvision)
     history = log_tensorboard(args, train, test, device, out / "tensorboard")
     profiles, sweep = [], []

@@ -119,6 +119,17 @@ def markdown_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) ->
     return "\n".join(out)
 
 
+def _save_figure(fig: Any, path: Path, title: str) -> Path:
+    """Titles, lays out, writes and closes a figure (the same finish for every chart)."""
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def plot_panels(path: Path, panels: Sequence[Mapping[str, Any]], title: str = "") -> Path:
     """Line plots side by side.
 
@@ -141,13 +152,7 @@ def plot_panels(path: Path, panels: Sequence[Mapping[str, Any]], title: str = ""
             ax.set_xscale("log", base=2)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save_figure(fig, path, title)
 
 
 def plot_bars(path: Path, labels: Sequence[str], metrics: Mapping[str, Iterable[float]],
@@ -163,10 +168,4 @@ def plot_bars(path: Path, labels: Sequence[str], metrics: Mapping[str, Iterable[
         ax.set_xticklabels(labels, rotation=30, ha="right", fontsize=8)
         ax.set_title(name)
         ax.grid(axis="y", alpha=0.3)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save_figure(fig, path, title)
