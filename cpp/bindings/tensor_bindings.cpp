@@ -250,12 +250,14 @@ void bind_tensor(py::module_& m) {
   m.def("from_numpy", &from_numpy, "array"_a, "Copies a numpy array into a new CPU tensor.");
   m.def("tensor", [](const py::object& data, const py::object& device, bool requires_grad, py::object dtype) {
     Tensor t = tensor_from_python(data, "tensor");
+    bool shares_input = py::isinstance<Tensor>(data);  // the conversions below all make new storage
     if (!dtype.is_none() && dtype.cast<DType>() != t.dtype()) {
       py::object arr = py::module_::import("numpy").attr("asarray")(data);
       const char* np_name = dtype.cast<DType>() == DType::Float32 ? "float32" : dtype.cast<DType>() == DType::Int64 ? "int64" : "uint8";
       t = from_numpy(arr.attr("astype")(np_name));
+      shares_input = false;
     }
-    t = t.is_cuda() ? t.detach().clone() : (py::isinstance<Tensor>(data) ? t.detach().clone() : t);
+    if (shares_input) t = t.detach().clone();  // like torch.tensor: always a new leaf with its own storage
     if (!device.is_none()) t = t.to(to_device(device));
     if (requires_grad) t.set_requires_grad(true);
     return t;
