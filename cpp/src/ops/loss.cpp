@@ -58,9 +58,7 @@ struct CrossEntropyBackward : Node {
       gloss = g.contiguous();
     } else {
       float scale = reduction == Reduction::Mean ? 1.0f / static_cast<float>(N) : 1.0f;
-      // Broadcast the scalar gradient with the backend's binary kernel (no host round trip).
-      Tensor ones = Tensor::full({N}, scale, g.device());
-      gloss = binary(BinaryOp::Mul, ones, g.contiguous().view({1}));
+      gloss = spread_scalar(g, {N}, scale);
     }
     Tensor glogits = Tensor::empty({N, C}, DType::Float32, g.device());
     DLCORE_DISPATCH(g.device(), cross_entropy_backward, logp.data<float>(), target.data<int64_t>(),

@@ -87,6 +87,11 @@ Tensor sum_to_shape(const Tensor& grad, const Shape& to) {
   return out;
 }
 
+Tensor spread_scalar(const Tensor& scalar, const Shape& shape, float scale) {
+  Tensor filled = Tensor::full(shape, scale, scalar.device());
+  return binary(BinaryOp::Mul, filled, scalar.contiguous().view({1}));
+}
+
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   Broadcast bc = broadcast(a.shape(), b.shape(), "binary");
   Tensor out = Tensor::empty(bc.out_shape, DType::Float32, a.device());

@@ -25,6 +25,10 @@ Broadcast broadcast(const Shape& a, const Shape& b, const char* op);
 // Sum of grad (shape `from`) down to shape `to` (broadcast rules), or grad itself when equal.
 Tensor sum_to_shape(const Tensor& grad, const Shape& to);
 
+// A tensor of `shape` filled with scale * scalar, where scalar is a one-element tensor on the device:
+// the gradient of a reduction, spread without reading the scalar on the host.
+Tensor spread_scalar(const Tensor& scalar, const Shape& shape, float scale);
+
 // Applies a kernel op over a broadcast pair and returns the contiguous result.
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b);
 

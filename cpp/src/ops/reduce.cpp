@@ -8,9 +8,7 @@ struct SumBackward : Node {
   Shape input_shape;
   float scale;  // 1 for sum, 1/n for mean
   std::vector<Tensor> apply(const Tensor& g) override {
-    // d(sum)/dx is the scalar gradient everywhere: broadcast it with the backend's binary kernel.
-    Tensor ones = Tensor::full(input_shape, scale, g.device());
-    return {binary(BinaryOp::Mul, ones, g.contiguous().view({1}))};
+    return {spread_scalar(g, input_shape, scale)};  // d(sum)/dx is the scalar gradient everywhere
   }
   std::string name() const override { return scale == 1.0f ? "SumBackward" : "MeanBackward"; }
 };
