@@ -26,16 +26,29 @@ def device(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
+def _require_data(available: bool, message: str) -> None:
+    """Skips a test whose dataset is missing, or fails it when DLCORE_REQUIRE_DATA=1 (as in CI)."""
+    if available:
+        return
+    if os.environ.get("DLCORE_REQUIRE_DATA") == "1":
+        pytest.fail(message + " but DLCORE_REQUIRE_DATA=1")
+    pytest.skip(message)
+
+
 @pytest.fixture
 def data_dir() -> pathlib.Path:
     """$DLCORE_DATA as a Path; skips when unset, unless DLCORE_REQUIRE_DATA=1 demands the data."""
     root = os.environ.get("DLCORE_DATA", "")
-    if not root or not pathlib.Path(root).is_dir():
-        message = f"dataset directory not available (DLCORE_DATA={root!r})"
-        if os.environ.get("DLCORE_REQUIRE_DATA") == "1":
-            pytest.fail(message + " but DLCORE_REQUIRE_DATA=1")
-        pytest.skip(message)
+    _require_data(bool(root) and pathlib.Path(root).is_dir(), f"dataset directory not available (DLCORE_DATA={root!r})")
     return pathlib.Path(root)
+
+
+@pytest.fixture
+def cifar_data_dir(data_dir: pathlib.Path) -> pathlib.Path:
+    """data_dir, when it holds CIFAR-10 in a layout dl.data.CIFAR10 reads (e.g. not the GPU machine's MNIST-only copy)."""
+    layouts = [data_dir / "cifar-10-batches-py", data_dir / "cifar10-jpeg" / "train.zip", data_dir / "cifar10-jpeg" / "train"]
+    _require_data(any(p.exists() for p in layouts), f"CIFAR-10 not found under {data_dir}")
+    return data_dir
 
 
 @pytest.fixture

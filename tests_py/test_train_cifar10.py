@@ -24,11 +24,11 @@ def metrics(out: Path) -> list[dict]:
     return [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
 
 
-def test_short_run_learns(data_dir: Path, tmp_path: Path) -> None:
+def test_short_run_learns(cifar_data_dir: Path, tmp_path: Path) -> None:
     # 2000 strided train images (every class), 32 Adam steps of 64, tested on 2000 test images:
     # seeds 1-4 reached 24.5-33.9% on this machine (chance is 10%); ~18 s on 2 cores.
     out = tmp_path / "run"
-    proc = run(["--data", str(data_dir), "--limit", "2000", "--epochs", "1", "--batch-size", "64",
+    proc = run(["--data", str(cifar_data_dir), "--limit", "2000", "--epochs", "1", "--batch-size", "64",
                 "--optimizer", "adam", "--seed", "1", "--out", str(out), "--save-model"])
     assert proc.returncode == 0, proc.stderr
     (record,) = metrics(out)
@@ -41,12 +41,12 @@ def test_short_run_learns(data_dir: Path, tmp_path: Path) -> None:
     assert config["batch_norm"] is True and config["parameters"] == 814_570
 
 
-def test_resume_with_augmentation_matches_a_straight_run(data_dir: Path, tmp_path: Path) -> None:
+def test_resume_with_augmentation_matches_a_straight_run(cifar_data_dir: Path, tmp_path: Path) -> None:
     # Epoch 1 alone, then --resume for epoch 2: batch order and augmentation draws depend only on
     # (seed, epoch), so epoch 2 must be exactly an uninterrupted run's. (A schedule's horizon depends
     # on --epochs, so the scheduler's resume is checked in test_training.py with the same horizon.)
     out, straight = tmp_path / "resumed", tmp_path / "straight"
-    common = ["--data", str(data_dir), "--limit", "256", "--batch-size", "64", "--test-batch-size", "256",
+    common = ["--data", str(cifar_data_dir), "--limit", "256", "--batch-size", "64", "--test-batch-size", "256",
               "--width", "8", "--seed", "3", "--augment", "--weight-decay", "5e-4", "--epochs", "2"]
     assert run([*common[:-1], "1", "--out", str(out)]).returncode == 0
     proc = run([*common, "--out", str(out), "--resume", str(out / "checkpoint.safetensors")])
