@@ -19,6 +19,10 @@ class DeviceBuffer {
   ~DeviceBuffer() { cuda::deallocate(data_); }
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  DeviceBuffer(DeviceBuffer&& other) noexcept : size_(other.size_), data_(other.data_) {  // for vectors of buffers
+    other.size_ = 0;
+    other.data_ = nullptr;
+  }
 
   T* get() const { return data_; }
   size_t size() const { return size_; }

@@ -23,8 +23,8 @@ void check_sgd(const SgdConfig& c, const std::vector<std::vector<double>>& expec
   auto p = kStart;
   std::vector<float> buf(3, 1234.0f);  // ignored on the first step
   for (size_t step = 0; step < kGrads.size(); ++step) {
-    kernels::cpu::sgd_update(p.data(), kGrads[step].data(), buf.data(), 3, c.lr, c.momentum,
-                             c.dampening, c.weight_decay, c.nesterov, step == 0);
+    const SgdParam a{p.data(), kGrads[step].data(), buf.data(), 3, step == 0};
+    kernels::cpu::sgd_update(&a, 1, {c.lr, c.momentum, c.dampening, c.weight_decay, c.nesterov});
     // Float arithmetic vs torch's float arithmetic (possibly fused differently): 1e-6.
     EXPECT_TRUE(all_close(p, expected[step], 1e-6)) << "step " << step + 1;
   }
@@ -42,8 +42,8 @@ TEST(KernelsCpuOptimizer, SgdPlainStep) {
   // No momentum: p -= lr * (g + wd * p); 1 - 0.1*(0.5 + 0.1*1) = 0.94.
   auto p = kStart;
   std::vector<float> unused(3);
-  kernels::cpu::sgd_update(p.data(), kGrads[0].data(), unused.data(), 3, 0.1f, 0.0f, 0.0f, 0.1f,
-                           false, true);
+  const SgdParam a{p.data(), kGrads[0].data(), unused.data(), 3, true};
+  kernels::cpu::sgd_update(&a, 1, {0.1f, 0.0f, 0.0f, 0.1f, false});
   EXPECT_TRUE(all_close(p, std::vector<double>{0.94, -1.88, 0.295}, 1e-6));
 }
 
@@ -64,9 +64,8 @@ void check_adam(const AdamConfig& c, const std::vector<std::vector<float>>& grad
   const int64_t n = static_cast<int64_t>(p.size());
   std::vector<float> m(n, 0.0f), v(n, 0.0f);
   for (size_t step = 0; step < grads.size(); ++step) {
-    kernels::cpu::adam_update(p.data(), grads[step].data(), m.data(), v.data(), n, c.lr, c.beta1,
-                              c.beta2, c.eps, c.weight_decay, static_cast<int64_t>(step + 1),
-                              c.decoupled);
+    const AdamParam a{p.data(), grads[step].data(), m.data(), v.data(), n, static_cast<int64_t>(step + 1)};
+    kernels::cpu::adam_update(&a, 1, {c.lr, c.beta1, c.beta2, c.eps, c.weight_decay, c.decoupled});
     // A handful of float operations per step, compared with torch's float results: 1e-6.
     EXPECT_TRUE(all_close(p, expected[step], 1e-6)) << "step " << step + 1;
   }
@@ -97,11 +96,32 @@ TEST(KernelsCpuOptimizer, LargeTensorUsesThreadsConsistently) {
   // Every element gets the same gradient, so every element must end at the same value.
   const int64_t n = 200003;
   std::vector<float> p(n, 1.0f), g(n, 0.5f), m(n, 0.0f), v(n, 0.0f);
-  for (int64_t step = 1; step <= 3; ++step)
-    kernels::cpu::adam_update(p.data(), g.data(), m.data(), v.data(), n, 0.1f, 0.9f, 0.999f,
-                              1e-8f, 0.0f, step, false);
+  for (int64_t step = 1; step <= 3; ++step) {
+    const AdamParam a{p.data(), g.data(), m.data(), v.data(), n, step};
+    kernels::cpu::adam_update(&a, 1, {0.1f, 0.9f, 0.999f, 1e-8f, 0.0f, false});
+  }
   for (int64_t i = 0; i < n; ++i) ASSERT_EQ(p[i], p[0]);
   EXPECT_NEAR(p[0], 0.7f, 1e-6f);
+}
+
+TEST(KernelsCpuOptimizer, ListUpdatesEachTensorWithItsOwnStep) {
+  // Two tensors in one call, the second one step behind (it had no gradient once), must match two
+  // single-tensor calls: the list form carries per-tensor state, not shared state.
+  std::vector<float> p0 = kStart, p1 = kStart, q0 = kStart, q1 = kStart;
+  std::vector<float> m0(3), v0(3), m1(3), v1(3), n0(3), w0(3), n1(3), w1(3);
+  const AdamHyper h{0.01f, 0.8f, 0.95f, 1e-6f, 0.1f, true};
+  for (int64_t step = 1; step <= 3; ++step) {
+    const AdamParam both[] = {{p0.data(), kGrads[step - 1].data(), m0.data(), v0.data(), 3, step},
+                              {p1.data(), kGrads[0].data(), m1.data(), v1.data(), 3, step + 5}};
+    kernels::cpu::adam_update(both, 2, h);
+    const AdamParam one = {q0.data(), kGrads[step - 1].data(), n0.data(), w0.data(), 3, step};
+    const AdamParam two = {q1.data(), kGrads[0].data(), n1.data(), w1.data(), 3, step + 5};
+    kernels::cpu::adam_update(&one, 1, h);
+    kernels::cpu::adam_update(&two, 1, h);
+  }
+  EXPECT_EQ(p0, q0);
+  EXPECT_EQ(p1, q1);
+  EXPECT_NE(p0, p1);
 }
 
 }  // namespace

@@ -42,6 +42,32 @@ struct GatherShape {
   float mean[4], std[4];   // per channel, C <= 4
 };
 
+// Fused optimizer steps update a list of parameter tensors in one call (one launch on CUDA, where
+// a small model's step is bound by launches). Each entry names one tensor and its state.
+struct SgdParam {
+  float* p;
+  const float* grad;
+  float* momentum_buf;  // unused (may be null) without momentum
+  int64_t n;
+  bool first_step;      // torch seeds the momentum buffer with the gradient on the first step
+};
+struct SgdHyper {
+  float lr, momentum, dampening, weight_decay;
+  bool nesterov;
+};
+struct AdamParam {
+  float* p;
+  const float* grad;
+  float* exp_avg;
+  float* exp_avg_sq;
+  int64_t n;
+  int64_t step;  // this tensor's step count, from 1
+};
+struct AdamHyper {
+  float lr, beta1, beta2, eps, weight_decay;
+  bool decoupled;  // AdamW
+};
+
 namespace kernels::cpu {
 #include "dlcore/kernel_list.inc"
 }  // namespace kernels::cpu

@@ -87,6 +87,18 @@ static nn::NamedTensors collect_state(const std::vector<std::pair<std::string, s
   return out;
 }
 
+// Calls fn(device, first, count) for each run of consecutive entries on one device, so a model on
+// one device (the usual case) takes a single multi-tensor kernel call.
+template <class Entry, class Fn>
+static void for_each_device_run(const std::vector<Device>& devices, const std::vector<Entry>& list, Fn fn) {
+  for (size_t begin = 0; begin < list.size();) {
+    size_t end = begin + 1;
+    while (end < list.size() && devices[end] == devices[begin]) ++end;
+    fn(devices[begin], list.data() + begin, static_cast<int64_t>(end - begin));
+    begin = end;
+  }
+}
+
 // ---- SGD ---------------------------------------------------------------------------------------
 
 SGD::SGD(std::vector<Tensor> params, float lr, float momentum_, float dampening_, float weight_decay_, bool nesterov_)
@@ -101,20 +113,25 @@ SGD::SGD(std::vector<Tensor> params, float lr, float momentum_, float dampening_
 }
 
 void SGD::step() {
+  std::vector<Tensor> grads;  // keeps contiguous copies alive until the kernel is enqueued
+  std::vector<SgdParam> list;
+  std::vector<Device> devices;
   for (size_t i = 0; i < params_.size(); ++i) {
     Tensor& p = params_[i];
-    Tensor g = p.grad();
-    if (!g.defined()) continue;
-    g = g.contiguous();
-    bool first = false;
-    float* buf = nullptr;
+    if (!p.grad().defined()) continue;
+    grads.push_back(p.grad().contiguous());
+    SgdParam a{p.data<float>(), grads.back().data<float>(), nullptr, p.numel(), false};
     if (momentum != 0) {
-      first = !momentum_buffers_[i].defined();
-      buf = state_for(momentum_buffers_, i).data<float>();
+      a.first_step = !momentum_buffers_[i].defined();
+      a.momentum_buf = state_for(momentum_buffers_, i).data<float>();
     }
-    DLCORE_DISPATCH(p.device(), sgd_update, p.data<float>(), g.data<float>(), buf, p.numel(), lr_, momentum, dampening,
-                    weight_decay, nesterov, first);
+    list.push_back(a);
+    devices.push_back(p.device());
   }
+  const SgdHyper h{lr_, momentum, dampening, weight_decay, nesterov};
+  for_each_device_run(devices, list, [&](const Device& d, const SgdParam* run, int64_t n) {
+    DLCORE_DISPATCH(d, sgd_update, run, n, h);
+  });
 }
 
 nn::NamedTensors SGD::state_tensors() const { return collect_state(state_slots_); }
@@ -150,18 +167,22 @@ Adam::Adam(std::vector<Tensor> params, float lr, float beta1_, float beta2_, flo
 }
 
 void Adam::step() {
+  std::vector<Tensor> grads;
+  std::vector<AdamParam> list;
+  std::vector<Device> devices;
   for (size_t i = 0; i < params_.size(); ++i) {
     Tensor& p = params_[i];
-    Tensor g = p.grad();
-    if (!g.defined()) continue;
-    g = g.contiguous();
+    if (!p.grad().defined()) continue;
+    grads.push_back(p.grad().contiguous());
     // The step count is a host scalar so the bias corrections need no device reads.
-    int64_t step = ++steps_[i];
-    float* m = state_for(exp_avg_, i).data<float>();
-    float* v = state_for(exp_avg_sq_, i).data<float>();
-    DLCORE_DISPATCH(p.device(), adam_update, p.data<float>(), g.data<float>(), m, v, p.numel(), lr_, beta1, beta2, eps,
-                    weight_decay, step, decoupled);
+    list.push_back({p.data<float>(), grads.back().data<float>(), state_for(exp_avg_, i).data<float>(),
+                    state_for(exp_avg_sq_, i).data<float>(), p.numel(), ++steps_[i]});
+    devices.push_back(p.device());
   }
+  const AdamHyper h{lr_, beta1, beta2, eps, weight_decay, decoupled};
+  for_each_device_run(devices, list, [&](const Device& d, const AdamParam* run, int64_t n) {
+    DLCORE_DISPATCH(d, adam_update, run, n, h);
+  });
 }
 
 nn::NamedTensors Adam::state_tensors() const {
