@@ -199,6 +199,47 @@ TEST(Autograd, BackwardFromALeafAccumulatesIntoItself) {
   EXPECT_EQ(values_of(x.grad()), (std::vector<float>{0.5f, 1.5f}));
 }
 
+TEST(Autograd, ChangingASavedTensorInPlaceIsRefusedAtBackward) {
+  // relu saves its output; zeroing that output after the forward must not yield a gradient
+  // computed from the zeros.
+  Tensor x = tensor_from({1.0f, -2.0f, 3.0f}, {3}, true);
+  Tensor y = ops::relu(x);
+  Tensor loss = ops::sum(ops::mul(y, y));
+  {
+    NoGradGuard no_grad;
+    y.zero_();
+  }
+  std::string msg = runtime_error_message([&] { loss.backward(); });
+  EXPECT_NE(msg.find("modified by an in-place operation"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("MulBackward"), std::string::npos) << msg;  // the first node that reads y
+  EXPECT_NE(msg.find("float32[3]"), std::string::npos) << msg;
+}
+
+TEST(Autograd, InPlaceWriteToATensorThatRequiresGradIsRefused) {
+  Tensor w = tensor_from({1.0f, 2.0f}, {2}, true);
+  EXPECT_THROW(w.fill_(3.0f), ValueError);
+  EXPECT_THROW(w.zero_(), ValueError);
+  EXPECT_THROW(w.copy_(tensor_from({0.0f, 0.0f}, {2})), ValueError);
+  NoGradGuard no_grad;
+  w.fill_(3.0f);
+  EXPECT_EQ(values_of(w), (std::vector<float>{3.0f, 3.0f}));
+}
+
+TEST(Autograd, LeafGradientsNeverShareABuffer) {
+  // Add's backward hands the same gradient tensor to both inputs; each .grad adopts or copies it,
+  // but writing one must not change the other (nor any buffer the graph saved).
+  Tensor a = tensor_from({1.0f, 2.0f}, {2}, true), b = tensor_from({3.0f, 4.0f}, {2}, true);
+  ops::sum(ops::add(a, b)).backward();
+  Tensor ga = a.grad(), gb = b.grad();
+  EXPECT_FALSE(ga.storage() == gb.storage());
+  ga.fill_(7.0f);
+  EXPECT_EQ(values_of(gb), (std::vector<float>{1.0f, 1.0f}));
+  // A second backward accumulates into the adopted buffers.
+  ops::sum(ops::add(a, b)).backward();
+  EXPECT_EQ(values_of(a.grad()), (std::vector<float>{8.0f, 8.0f}));
+  EXPECT_EQ(values_of(b.grad()), (std::vector<float>{2.0f, 2.0f}));
+}
+
 TEST(Autograd, GraphIsFreedWhenTheOutputIsDropped) {
   Tensor x = random_tensor({3}, 25, true);
   std::weak_ptr<Node> outer, inner, accumulator;

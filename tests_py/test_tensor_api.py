@@ -165,6 +165,26 @@ def test_second_backward_needs_retain_graph(device):
         y.backward()
 
 
+def test_optimizer_step_between_forward_and_backward_is_refused(device):
+    # fc2 saved its weight for fc1's gradient; stepping first would give a gradient from new weights.
+    model = dl.nn.Sequential(dl.nn.Linear(3, 4), dl.nn.ReLU(), dl.nn.Linear(4, 2)).to(device)
+    opt = dl.optim.SGD(model.parameters(), lr=0.1)
+    model(dl.randn(5, 3, device=device)).sum().backward()
+    loss = model(dl.randn(5, 3, device=device)).sum()
+    opt.step()
+    with pytest.raises(RuntimeError, match=r"modified by an in-place operation: LinearBackward saved float32\[2, 4\]"):
+        loss.backward()
+
+
+def test_in_place_writes_need_no_grad_on_tensors_that_require_grad(device):
+    w = dl.tensor([1.0, 2.0], device=device, requires_grad=True)
+    with pytest.raises(ValueError, match=r"fill_: cannot modify float32\[2\].*in place: it requires grad"):
+        w.fill_(0.5)
+    with dl.no_grad():
+        w.fill_(0.5)
+    np.testing.assert_allclose(w.detach().cpu().numpy(), [0.5, 0.5])
+
+
 def test_diamond_graph_accumulates_both_paths(device):
     x = dl.tensor([0.5, -1.5], device=device, requires_grad=True)
     h = x * 2.0

@@ -25,8 +25,20 @@ struct Node {
   // Drops saved tensors after a backward pass without retain_graph and says whether there were
   // any: only a node that lost its saved tensors refuses a second pass (as in PyTorch).
   virtual bool release_saved() { return false; }
+  // Stores value.detach() in slot (a member of this node) and records its storage's version: if an
+  // input or output saved this way is changed in place before backward reaches this node, the
+  // engine refuses with check_saved_versions() instead of computing a wrong gradient (PyTorch's rule).
+  void save(Tensor& slot, const Tensor& value);
+  void check_saved_versions() const;  // throws std::runtime_error naming the node and the tensor
   std::vector<Edge> next_edges;
   bool released = false;
+
+ private:
+  struct SavedVersion {
+    const Tensor* slot;
+    uint64_t version;
+  };
+  std::vector<SavedVersion> saved_versions_;
 };
 
 // The sink of a leaf: adds incoming gradients into the leaf's .grad.

@@ -40,6 +40,9 @@ struct Storage {
   void* data = nullptr;
   size_t nbytes = 0;
   Device device;
+  // Bumped by every in-place write (copy_, fill_, zero_, optimizer steps, ...); shared by all views
+  // of the storage. Backward compares it with the version a node saved (see Node::save).
+  uint64_t version = 0;
 };
 
 struct Node;
@@ -81,6 +84,9 @@ class Tensor {
   void copy_(const Tensor& src);                  // same shape; across devices allowed
   void fill_(float value);
   void zero_();
+  // In-place writers call this so autograd can refuse gradients computed from stale saved tensors.
+  void bump_version() const;
+  uint64_t version() const;
 
   // ---- autograd ----
   bool requires_grad() const;

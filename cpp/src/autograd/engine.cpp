@@ -44,6 +44,22 @@ Node::~Node() {
   }
 }
 
+void Node::save(Tensor& slot, const Tensor& value) {
+  slot = value.detach();
+  if (slot.defined()) saved_versions_.push_back({&slot, slot.version()});
+}
+
+void Node::check_saved_versions() const {
+  for (const SavedVersion& s : saved_versions_) {
+    if (!s.slot->defined() || s.slot->version() == s.version) continue;
+    throw std::runtime_error(
+        "backward: one of the tensors needed for gradient computation has been modified by an in-place "
+        "operation: " + name() + " saved " + s.slot->describe() + " at version " + std::to_string(s.version) +
+        ", it is now at version " + std::to_string(s.slot->version()) +
+        "; clone() it before modifying it, or run backward before the in-place change (e.g. optimizer.step())");
+  }
+}
+
 bool GradMode::is_enabled() { return grad_mode_enabled; }
 void GradMode::set_enabled(bool enabled) { grad_mode_enabled = enabled; }
 
@@ -52,9 +68,15 @@ std::vector<Tensor> AccumulateGrad::apply(const Tensor& grad_output) {
   if (!impl) return {};
   Tensor& g = impl->grad;
   if (!g.defined()) {
-    // A fresh buffer: the incoming gradient may be shared with other nodes or saved tensors.
-    g = grad_output.clone();
+    // The engine's reference is the only one to a gradient computed for this leaf alone (a fresh,
+    // dense buffer that no node saved and no view shares): adopt it, as torch does, instead of
+    // paying a copy per parameter per step. Otherwise it may be shared, so .grad gets its own copy.
+    const bool sole_owner = grad_output.impl().use_count() == 1 && grad_output.storage().use_count() == 1 &&
+                            grad_output.is_contiguous() && grad_output.storage_offset() == 0 &&
+                            grad_output.shape() == impl->shape;
+    g = sole_owner ? grad_output : grad_output.clone();
   } else {
+    g.bump_version();
     DLCORE_DISPATCH(g.device(), axpy, g.data<float>(), grad_output.contiguous().data<float>(), 1.0f, g.numel());
   }
   return {};
@@ -140,6 +162,7 @@ void run_backward(const Tensor& root, const Tensor& grad_root_in, bool retain_gr
             "backward: trying to backward through the graph a second time (or directly access saved "
             "tensors after they have already been freed) at " + node->name() +
             "; specify retain_graph=True on the first backward call if you need to");
+      node->check_saved_versions();
       input_grads = node->apply(grad);
       if (!retain_graph && node->release_saved()) node->released = true;
     }

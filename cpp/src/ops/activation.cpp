@@ -43,7 +43,7 @@ Tensor activation(Activation kind, const Tensor& x_in, const char* op) {
   if (autograd::any_requires_grad({&x_in})) {
     auto node = std::make_shared<ActivationBackward>();
     node->kind = kind;
-    node->y = y.detach();
+    node->save(node->y, y);
     autograd::record(node, {&x_in}, y);
   }
   return y;

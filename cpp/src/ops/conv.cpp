@@ -84,8 +84,8 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& bias, const 
   if (autograd::any_requires_grad({&x_in, &w_in, &bias})) {
     auto node = std::make_shared<Conv2dBackward>();
     node->s = s;
-    if (w_in.requires_grad()) node->x = x.detach();
-    if (x_in.requires_grad()) node->w = w.detach();
+    if (w_in.requires_grad()) node->save(node->x, x);
+    if (x_in.requires_grad()) node->save(node->w, w);
     if (bias.defined()) autograd::record(node, {&x_in, &w_in, &bias}, y);
     else autograd::record(node, {&x_in, &w_in}, y);
   }

@@ -67,8 +67,8 @@ Tensor binary_op(BinaryOp op, const Tensor& a, const Tensor& b, const char* name
     node->need_a = a.requires_grad();
     node->need_b = b.requires_grad();
     bool saves = op == BinaryOp::Mul || op == BinaryOp::Div;
-    if (saves && node->need_b) node->a = a.detach();
-    if (saves) node->b = b.detach();
+    if (saves && node->need_b) node->save(node->a, a);
+    if (saves) node->save(node->b, b);
     autograd::record(node, {&a, &b}, out);
   }
   return out;

@@ -72,8 +72,8 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
   Tensor out = gemm_new(false, false, a, b);
   if (autograd::any_requires_grad({&a_in, &b_in})) {
     auto node = std::make_shared<MatmulBackward>();
-    node->a = a.detach();
-    node->b = b.detach();
+    node->save(node->a, a);
+    node->save(node->b, b);
     autograd::record(node, {&a_in, &b_in}, out);
   }
   return out;
@@ -101,8 +101,8 @@ Tensor linear(const Tensor& x_in, const Tensor& w_in, const Tensor& bias) {
   }
   if (autograd::any_requires_grad({&x_in, &w_in, &bias})) {
     auto node = std::make_shared<LinearBackward>();
-    if (w_in.requires_grad()) node->x = x.detach();
-    if (x_in.requires_grad()) node->w = w.detach();
+    if (w_in.requires_grad()) node->save(node->x, x);
+    if (x_in.requires_grad()) node->save(node->w, w);
     if (bias.defined()) autograd::record(node, {&x_in, &w_in, &bias}, out);
     else autograd::record(node, {&x_in, &w_in}, out);
   }

@@ -39,7 +39,7 @@ Tensor softmax_impl(const Tensor& x_in, int64_t dim, bool log) {
   }
   if (autograd::any_requires_grad({&x_in})) {
     auto node = std::make_shared<SoftmaxBackward>();
-    node->y = y.detach();
+    node->save(node->y, y);
     node->log = log;
     autograd::record(node, {&x_in}, y);
   }
@@ -121,7 +121,7 @@ Tensor cross_entropy(const Tensor& logits_in, const Tensor& target_in, Reduction
   if (autograd::any_requires_grad({&logits_in})) {
     auto node = std::make_shared<CrossEntropyBackward>();
     node->logp = logp;
-    node->target = target;
+    node->save(node->target, target);
     node->N = N;
     node->C = C;
     node->smoothing = label_smoothing;

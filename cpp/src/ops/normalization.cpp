@@ -94,6 +94,10 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& 
   Tensor y = Tensor::empty(x.shape(), DType::Float32, dev);
   if (training) {
     Tensor save_mean = Tensor::empty({C}, DType::Float32, dev), save_invstd = Tensor::empty({C}, DType::Float32, dev);
+    if (running_mean.defined()) {  // updated in place below
+      running_mean.bump_version();
+      running_var.bump_version();
+    }
     float* rm = running_mean.defined() ? running_mean.data<float>() : nullptr;
     float* rv = running_var.defined() ? running_var.data<float>() : nullptr;
     DLCORE_DISPATCH(dev, batch_norm_forward_train, x.data<float>(), gamma.data<float>(), beta.data<float>(),
@@ -101,8 +105,8 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& 
                     momentum, eps);
     if (autograd::any_requires_grad({&x_in, &weight, &bias})) {
       auto node = std::make_shared<BatchNormBackward>();
-      node->x = x.detach();
-      node->gamma = gamma.detach();
+      node->save(node->x, x);
+      node->save(node->gamma, gamma);
       node->save_mean = save_mean;
       node->save_invstd = save_invstd;
       node->N = N; node->C = C; node->inner = inner;

@@ -48,6 +48,7 @@ void increment_(const Tensor& counter, int64_t by) {
   check_defined(counter, "increment_", "counter");
   if (counter.dtype() != DType::Int64 || counter.numel() != 1)
     throw ValueError("increment_: expected a one-element int64 tensor, got " + counter.describe());
+  counter.bump_version();
   DLCORE_DISPATCH(counter.device(), increment_int64, counter.data<int64_t>(), by);
 }
 

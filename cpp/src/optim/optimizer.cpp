@@ -120,6 +120,7 @@ void SGD::step() {
     Tensor& p = params_[i];
     if (!p.grad().defined()) continue;
     grads.push_back(p.grad().contiguous());
+    p.bump_version();
     SgdParam a{p.data<float>(), grads.back().data<float>(), nullptr, p.numel(), false};
     if (momentum != 0) {
       a.first_step = !momentum_buffers_[i].defined();
@@ -174,6 +175,7 @@ void Adam::step() {
     Tensor& p = params_[i];
     if (!p.grad().defined()) continue;
     grads.push_back(p.grad().contiguous());
+    p.bump_version();
     // The step count is a host scalar so the bias corrections need no device reads.
     list.push_back({p.data<float>(), grads.back().data<float>(), state_for(exp_avg_, i).data<float>(),
                     state_for(exp_avg_sq_, i).data<float>(), p.numel(), ++steps_[i]});

@@ -211,7 +211,18 @@ Tensor Tensor::contiguous() const {
   return out;
 }
 
+// In-place writes are not recorded by autograd, so on a tensor that requires grad they would make
+// later gradients silently wrong; like torch for leaves (and stricter for results of ops), refuse
+// them in grad mode. Initialisation and loading run under no_grad.
+static void check_inplace_allowed(const Tensor& t, const char* op) {
+  if (GradMode::is_enabled() && t.requires_grad())
+    throw ValueError(std::string(op) + ": cannot modify " + t.describe() +
+                     " in place: it requires grad and autograd does not record in-place changes; "
+                     "do it under dl.no_grad() or use an out-of-place op");
+}
+
 void Tensor::copy_(const Tensor& src_in) {
+  check_inplace_allowed(*this, "copy_");
   if (src_in.shape() != shape())
     throw ValueError("copy_: shape mismatch, destination " + describe() + " and source " + src_in.describe());
   if (src_in.dtype() != dtype())
@@ -220,6 +231,7 @@ void Tensor::copy_(const Tensor& src_in) {
   Tensor src = src_in.contiguous();
   size_t nbytes = numel() * dtype_size(dtype());
   if (nbytes == 0) return;
+  bump_version();
   bool dst_cuda = is_cuda(), src_cuda = src.is_cuda();
   if (!dst_cuda && !src_cuda) {
     std::memcpy(raw_data(), src.raw_data(), nbytes);
@@ -246,16 +258,23 @@ Tensor Tensor::clone() const {
 }
 
 void Tensor::fill_(float value) {
+  check_inplace_allowed(*this, "fill_");
   if (!is_contiguous()) throw ValueError("fill_: tensor " + describe() + " is not contiguous");
   if (value == 0.0f) return zero_();
   check_dtype(*this, DType::Float32, "fill_");
+  bump_version();
   DLCORE_DISPATCH(device(), fill, data<float>(), value, numel());
 }
 
+void Tensor::bump_version() const { ++impl_->storage->version; }
+uint64_t Tensor::version() const { return impl_->storage->version; }
+
 void Tensor::zero_() {
+  check_inplace_allowed(*this, "zero_");
   if (!is_contiguous()) throw ValueError("zero_: tensor " + describe() + " is not contiguous");
   size_t nbytes = numel() * dtype_size(dtype());
   if (nbytes == 0) return;
+  bump_version();
   if (is_cuda()) {
     cuda::memset_zero(raw_data(), nbytes);
   } else {
