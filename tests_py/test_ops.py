@@ -63,6 +63,22 @@ def test_linear_with_and_without_bias(device, batch):
     check_op(tF.linear, F.linear, [(batch, 7), (3, 7)], device=device, seed=1)
 
 
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_relu_equals_relu_of_linear(device, bias):
+    shapes = [(9, 7), (5, 7), (5,)] if bias else [(9, 7), (5, 7)]
+    check_op(lambda *a: tF.relu(tF.linear(*a)), F.linear_relu, shapes, device=device)
+    # Bit-identical to the unfused pair, gradients included (the same kernels in the same order).
+    x, w = dl.randn(9, 7, device=device, requires_grad=True), dl.randn(5, 7, device=device, requires_grad=True)
+    fused, plain = F.linear_relu(x, w), F.relu(F.linear(x, w))
+    np.testing.assert_array_equal(fused.detach().cpu().numpy(), plain.detach().cpu().numpy())
+    fused.sum().backward()
+    g_fused = x.grad.cpu().numpy()
+    x.grad = None
+    plain.sum().backward()
+    np.testing.assert_array_equal(g_fused, x.grad.cpu().numpy())
+
+
 CONV_CASES = [  # (input, weight, stride, padding, dilation, groups)
     ((2, 3, 8, 8), (4, 3, 3, 3), 1, 0, 1, 1),
     ((2, 3, 9, 8), (5, 3, 3, 3), 2, 1, 1, 1),
@@ -80,6 +96,15 @@ def test_conv2d(device, x_shape, w_shape, stride, padding, dilation, groups):
     args = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
     check_op(lambda x, w, b: tF.conv2d(x, w, b, **args), lambda x, w, b: F.conv2d(x, w, b, **args),
              [x_shape, w_shape, (w_shape[0],)], device=device)
+
+
+@pytest.mark.parametrize("x_shape, w_shape, stride, padding, dilation, groups", CONV_CASES[:3] + CONV_CASES[-1:], ids=str)
+def test_conv2d_relu_equals_relu_of_conv2d(device, x_shape, w_shape, stride, padding, dilation, groups):
+    args = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    check_op(lambda x, w, b: tF.relu(tF.conv2d(x, w, b, **args)), lambda x, w, b: F.conv2d_relu(x, w, b, **args),
+             [x_shape, w_shape, (w_shape[0],)], device=device)
+    check_op(lambda x, w: tF.relu(tF.conv2d(x, w, **args)), lambda x, w: F.conv2d_relu(x, w, **args),
+             [x_shape, w_shape], device=device, seed=1)
 
 
 def test_conv2d_without_bias(device):

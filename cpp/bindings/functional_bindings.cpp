@@ -32,17 +32,23 @@ ops::Pool2dArgs pool_args(const py::object& kernel, const py::object& stride, co
 }  // namespace
 
 void bind_functional(py::module_& m) {
-  m.def("conv2d", [](const Tensor& x, const Tensor& w, const py::object& bias, const py::object& stride,
-                     const py::object& padding, const py::object& dilation, int64_t groups) {
-    ops::Conv2dArgs a;
-    std::tie(a.stride_h, a.stride_w) = pair_arg(stride, "conv2d", "stride");
-    std::tie(a.pad_h, a.pad_w) = pair_arg(padding, "conv2d", "padding");
-    std::tie(a.dilation_h, a.dilation_w) = pair_arg(dilation, "conv2d", "dilation");
-    a.groups = groups;
-    return ops::conv2d(x, w, optional_tensor(bias), a);
-  }, "input"_a, "weight"_a, "bias"_a = py::none(), "stride"_a = 1, "padding"_a = 0, "dilation"_a = 1, "groups"_a = 1);
-  m.def("linear", [](const Tensor& x, const Tensor& w, const py::object& b) { return ops::linear(x, w, optional_tensor(b)); },
-        "input"_a, "weight"_a, "bias"_a = py::none());
+  // conv2d_relu / linear_relu: relu(conv2d(...)) / relu(linear(...)) with the ReLU fused into the
+  // bias kernel (dlcore's counterparts of torch.ao.nn.intrinsic's ConvReLU2d and LinearReLU).
+  for (bool relu : {false, true}) {
+    m.def(relu ? "conv2d_relu" : "conv2d", [relu](const Tensor& x, const Tensor& w, const py::object& bias,
+                                                   const py::object& stride, const py::object& padding,
+                                                   const py::object& dilation, int64_t groups) {
+      ops::Conv2dArgs a;
+      std::tie(a.stride_h, a.stride_w) = pair_arg(stride, "conv2d", "stride");
+      std::tie(a.pad_h, a.pad_w) = pair_arg(padding, "conv2d", "padding");
+      std::tie(a.dilation_h, a.dilation_w) = pair_arg(dilation, "conv2d", "dilation");
+      a.groups = groups;
+      return ops::conv2d(x, w, optional_tensor(bias), a, relu);
+    }, "input"_a, "weight"_a, "bias"_a = py::none(), "stride"_a = 1, "padding"_a = 0, "dilation"_a = 1, "groups"_a = 1);
+    m.def(relu ? "linear_relu" : "linear", [relu](const Tensor& x, const Tensor& w, const py::object& b) {
+      return ops::linear(x, w, optional_tensor(b), relu);
+    }, "input"_a, "weight"_a, "bias"_a = py::none());
+  }
   m.def("matmul", &ops::matmul, "input"_a, "other"_a);
   m.def("max_pool2d", [](const Tensor& x, const py::object& k, const py::object& s, const py::object& p) {
     return ops::max_pool2d(x, pool_args(k, s, p, "max_pool2d"));

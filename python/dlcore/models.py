@@ -22,11 +22,13 @@ class LeNet5(nn.Module):
         self.fc3 = nn.Linear(84, num_classes)
 
     def forward(self, x):  # type: ignore[override]
-        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        # relu(conv(x)) and relu(fc(x)) with the ReLU fused into the bias kernel: the same numbers
+        # as the unfused layers, four launches fewer per step (a GPU step here is launch-bound).
+        x = F.max_pool2d(F.conv2d_relu(x, self.conv1.weight, self.conv1.bias, padding=2), 2)
+        x = F.max_pool2d(F.conv2d_relu(x, self.conv2.weight, self.conv2.bias), 2)
         x = x.flatten(1)
-        x = F.relu(self.fc1(x))
-        x = F.relu(self.fc2(x))
+        x = F.linear_relu(x, self.fc1.weight, self.fc1.bias)
+        x = F.linear_relu(x, self.fc2.weight, self.fc2.bias)
         return self.fc3(x)
 
 

@@ -37,12 +37,14 @@ Tensor flatten(const Tensor& x, int64_t start_dim = 0, int64_t end_dim = -1);
 
 // ---- dense ----
 Tensor matmul(const Tensor& a, const Tensor& b);             // [M,K] @ [K,N]
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);  // bias may be undefined
+// bias may be undefined. relu = true fuses a following ReLU into the bias kernel: the result equals
+// relu(linear(x, w, b)) with one kernel and one activation buffer fewer (like torch.ao's LinearReLU).
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, bool relu = false);
 
 struct Conv2dArgs {
   int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dilation_h = 1, dilation_w = 1, groups = 1;
 };
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dArgs& args);
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dArgs& args, bool relu = false);
 
 struct Pool2dArgs {
   int64_t kernel_h, kernel_w, stride_h, stride_w, pad_h = 0, pad_w = 0;

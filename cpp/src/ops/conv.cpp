@@ -7,9 +7,10 @@ namespace {
 
 struct Conv2dBackward : Node {
   Tensor x, w;
+  Tensor y;  // the output, saved when a ReLU was fused
   Conv2dShape s;
   std::vector<Tensor> apply(const Tensor& g_in) override {
-    Tensor g = g_in.contiguous(), gx, gw, gb;
+    Tensor g = y.defined() ? relu_grad(g_in, y) : g_in.contiguous(), gx, gw, gb;
     if (next_edges[0].fn) {
       gx = Tensor::empty({s.N, s.C, s.H, s.W}, DType::Float32, g.device());
       DLCORE_DISPATCH(g.device(), conv2d_backward_input, g.data<float>(), w.data<float>(), gx.data<float>(), s);
@@ -24,9 +25,9 @@ struct Conv2dBackward : Node {
     }
     return {gx, gw, gb};
   }
-  std::string name() const override { return "Conv2dBackward"; }
+  std::string name() const override { return y.defined() ? "Conv2dReluBackward" : "Conv2dBackward"; }
   bool release_saved() override {
-    x = w = Tensor();
+    x = w = y = Tensor();
     return true;
   }
 };
@@ -37,7 +38,7 @@ std::string conv_context(const Tensor& x, const Tensor& w) {
 
 }  // namespace
 
-Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& bias, const Conv2dArgs& a) {
+Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& bias, const Conv2dArgs& a, bool relu) {
   check_float(x_in, "conv2d", "input");
   check_float(w_in, "conv2d", "weight");
   check_same_device(x_in, w_in, "conv2d");
@@ -77,15 +78,13 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& bias, const 
   Tensor x = x_in.contiguous(), w = w_in.contiguous();
   Tensor y = Tensor::empty({s.N, s.K, s.P, s.Q}, DType::Float32, x.device());
   DLCORE_DISPATCH(x.device(), conv2d_forward, x.data<float>(), w.data<float>(), y.data<float>(), s);
-  if (bias.defined()) {
-    Tensor b = bias.contiguous();
-    DLCORE_DISPATCH(x.device(), bias_add, y.data<float>(), b.data<float>(), s.N, s.K, s.P * s.Q, false);
-  }
+  bias_relu_epilogue(y, bias, s.N, s.K, s.P * s.Q, relu);
   if (autograd::any_requires_grad({&x_in, &w_in, &bias})) {
     auto node = std::make_shared<Conv2dBackward>();
     node->s = s;
     if (w_in.requires_grad()) node->save(node->x, x);
     if (x_in.requires_grad()) node->save(node->w, w);
+    if (relu) node->save(node->y, y);
     if (bias.defined()) autograd::record(node, {&x_in, &w_in, &bias}, y);
     else autograd::record(node, {&x_in, &w_in}, y);
   }

@@ -42,8 +42,9 @@ struct MatmulBackward : Node {
 
 struct LinearBackward : Node {
   Tensor x, w;  // x [N, in], w [out, in]
+  Tensor y;     // the output, saved when a ReLU was fused
   std::vector<Tensor> apply(const Tensor& g_in) override {
-    Tensor g = g_in.contiguous(), gx, gw, gb;
+    Tensor g = y.defined() ? relu_grad(g_in, y) : g_in.contiguous(), gx, gw, gb;
     if (next_edges[0].fn) gx = gemm_new(false, false, g, w);  // [N,out] @ [out,in]
     if (next_edges[1].fn) gw = gemm_new(true, false, g, x);   // g^T x: [out, in]
     if (next_edges.size() > 2 && next_edges[2].fn) {
@@ -52,9 +53,9 @@ struct LinearBackward : Node {
     }
     return {gx, gw, gb};
   }
-  std::string name() const override { return "LinearBackward"; }
+  std::string name() const override { return y.defined() ? "LinearReluBackward" : "LinearBackward"; }
   bool release_saved() override {
-    x = w = Tensor();
+    x = w = y = Tensor();
     return true;
   }
 };
@@ -79,7 +80,7 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
   return out;
 }
 
-Tensor linear(const Tensor& x_in, const Tensor& w_in, const Tensor& bias) {
+Tensor linear(const Tensor& x_in, const Tensor& w_in, const Tensor& bias, bool relu) {
   check_float(x_in, "linear", "input");
   check_float(w_in, "linear", "weight");
   check_same_device(x_in, w_in, "linear");
@@ -95,14 +96,12 @@ Tensor linear(const Tensor& x_in, const Tensor& w_in, const Tensor& bias) {
   }
   Tensor x = x_in.contiguous(), w = w_in.contiguous();
   Tensor out = gemm_new(false, true, x, w);
-  if (bias.defined() && out.numel() > 0) {
-    Tensor b = bias.contiguous();
-    DLCORE_DISPATCH(out.device(), bias_add, out.data<float>(), b.data<float>(), out.size(0), out.size(1), 1, false);
-  }
+  bias_relu_epilogue(out, bias, out.size(0), out.size(1), 1, relu);
   if (autograd::any_requires_grad({&x_in, &w_in, &bias})) {
     auto node = std::make_shared<LinearBackward>();
     if (w_in.requires_grad()) node->save(node->x, x);
     if (x_in.requires_grad()) node->save(node->w, w);
+    if (relu) node->save(node->y, out);
     if (bias.defined()) autograd::record(node, {&x_in, &w_in, &bias}, out);
     else autograd::record(node, {&x_in, &w_in}, out);
   }

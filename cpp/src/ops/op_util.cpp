@@ -101,4 +101,21 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   return out;
 }
 
+void bias_relu_epilogue(const Tensor& y, const Tensor& bias, int64_t N, int64_t C, int64_t inner, bool relu) {
+  if (y.numel() == 0) return;
+  if (bias.defined()) {
+    Tensor b = bias.contiguous();
+    DLCORE_DISPATCH(y.device(), bias_add, y.data<float>(), b.data<float>(), N, C, inner, relu);
+  } else if (relu) {
+    DLCORE_DISPATCH(y.device(), relu_forward, y.data<float>(), y.data<float>(), y.numel());  // elementwise: may alias
+  }
+}
+
+Tensor relu_grad(const Tensor& g_in, const Tensor& y) {
+  Tensor g = g_in.contiguous();
+  Tensor gx = Tensor::empty(y.shape(), DType::Float32, y.device());
+  DLCORE_DISPATCH(y.device(), relu_backward, g.data<float>(), y.data<float>(), gx.data<float>(), y.numel());
+  return gx;
+}
+
 }  // namespace dlcore::ops

@@ -29,6 +29,12 @@ Tensor sum_to_shape(const Tensor& grad, const Shape& to);
 // the gradient of a reduction, spread without reading the scalar on the host.
 Tensor spread_scalar(const Tensor& scalar, const Shape& shape, float scale);
 
+// The epilogue of conv2d / linear on their output y [N, C, inner]: y += bias (when defined) and,
+// when relu, y = max(0, y), in one kernel; relu_grad is the gradient back through that ReLU, from
+// the output it saved: g * (y > 0).
+void bias_relu_epilogue(const Tensor& y, const Tensor& bias, int64_t N, int64_t C, int64_t inner, bool relu);
+Tensor relu_grad(const Tensor& g, const Tensor& y);
+
 // Applies a kernel op over a broadcast pair and returns the contiguous result.
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b);
 

@@ -1,8 +1,15 @@
-"""``dl.nn.functional``: the differentiable ops under PyTorch's names (implemented in C++)."""
+"""``dl.nn.functional``: the differentiable ops under PyTorch's names (implemented in C++).
+
+Beyond PyTorch's names: ``conv2d_relu`` and ``linear_relu`` equal ``relu(conv2d(...))`` and
+``relu(linear(...))`` with the ReLU fused into the bias kernel (one launch and one activation
+buffer fewer per layer; torch.ao.nn.intrinsic's ConvReLU2d and LinearReLU are the analogues).
+"""
 from .._C import functional as _F
 
 conv2d = _F.conv2d
 linear = _F.linear
+conv2d_relu = _F.conv2d_relu
+linear_relu = _F.linear_relu
 matmul = _F.matmul
 relu = _F.relu
 sigmoid = _F.sigmoid
@@ -19,6 +26,6 @@ reshape = _F.reshape
 add, sub, mul, div = _F.add, _F.sub, _F.mul, _F.div
 sum, mean, argmax = _F.sum, _F.mean, _F.argmax  # noqa: A001  (PyTorch's names)
 
-__all__ = ["conv2d", "linear", "matmul", "relu", "sigmoid", "tanh", "max_pool2d", "avg_pool2d", "dropout", "batch_norm",
+__all__ = ["conv2d", "linear", "conv2d_relu", "linear_relu", "matmul", "relu", "sigmoid", "tanh", "max_pool2d", "avg_pool2d", "dropout", "batch_norm",
            "log_softmax", "softmax", "cross_entropy", "flatten", "reshape", "add", "sub", "mul", "div", "sum", "mean",
            "argmax"]
