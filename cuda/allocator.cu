@@ -5,6 +5,10 @@
 // Reuse without events is safe because all dlcore work runs on one stream: a block freed on the
 // host may still be read by queued kernels, but any kernel that later receives the block is
 // enqueued behind them on the same stream, so stream order serialises old and new users.
+//
+// CUDA graphs: while a graph is captured, blocks are allocated from and freed into a pool private
+// to it (pool ids > 0; 0 is the shared pool). Its addresses are baked into the graph, so they stay
+// out of the shared pool, whoever frees them, until the graph releases its pool.
 #include <cstdio>
 #include <map>
 #include <mutex>
@@ -35,6 +39,11 @@ std::string mebibytes(size_t nbytes) {
   return text;
 }
 
+struct Block {
+  size_t size;
+  int pool;
+};
+
 class CachingAllocator {
  public:
   void* allocate(size_t nbytes) {
@@ -43,15 +52,12 @@ class CachingAllocator {
     const size_t size = size_class(nbytes);
     std::lock_guard<std::mutex> lock(mutex_);
     void* ptr = take_cached_block(size);
-    size_t block_size = size;
-    if (ptr != nullptr) {
-      block_size = live_blocks_.at(ptr);
-    } else {
+    if (ptr == nullptr) {
       ptr = malloc_from_device(size, nbytes);
-      live_blocks_.emplace(ptr, size);
+      live_blocks_.emplace(ptr, Block{size, current_pool_});
       reserved_ += size;
     }
-    allocated_ += block_size;
+    allocated_ += live_blocks_.at(ptr).size;
     peak_allocated_ = std::max(peak_allocated_, allocated_);
     return ptr;
   }
@@ -62,9 +68,33 @@ class CachingAllocator {
     auto it = live_blocks_.find(ptr);
     if (it == live_blocks_.end())
       throw std::invalid_argument("dlcore::cuda::deallocate: pointer was not allocated by dlcore");
-    allocated_ -= it->second;
-    free_blocks_.emplace(it->second, ptr);
+    Block block = it->second;
+    // A block freed during a capture may have been used by the graph: it joins the graph's pool.
+    if (current_pool_ != 0) block.pool = current_pool_;
+    allocated_ -= block.size;
+    free_blocks_[block.pool].emplace(block.size, ptr);
     live_blocks_.erase(it);
+  }
+
+  int begin_pool() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    current_pool_ = ++last_pool_;
+    return current_pool_;
+  }
+  void end_pool() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    current_pool_ = 0;
+  }
+  void release_pool(int pool) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (pool == 0) return;
+    auto it = free_blocks_.find(pool);
+    if (it != free_blocks_.end()) {
+      free_blocks_[0].insert(it->second.begin(), it->second.end());
+      free_blocks_.erase(it);
+    }
+    for (auto& [ptr, block] : live_blocks_)  // tensors still alive return to the shared pool when freed
+      if (block.pool == pool) block.pool = 0;
   }
 
   size_t allocated() {
@@ -89,21 +119,23 @@ class CachingAllocator {
   }
 
  private:
-  // Best fit among cached blocks, accepted only when it wastes at most a quarter of the request,
-  // so a small tensor never pins a large block.
+  // Best fit among the current pool's cached blocks, accepted only when it wastes at most a quarter
+  // of the request, so a small tensor never pins a large block.
   void* take_cached_block(size_t size) {
-    auto it = free_blocks_.lower_bound(size);
-    if (it == free_blocks_.end() || it->first > size + size / 4) return nullptr;
+    std::multimap<size_t, void*>& free = free_blocks_[current_pool_];
+    auto it = free.lower_bound(size);
+    if (it == free.end() || it->first > size + size / 4) return nullptr;
     void* ptr = it->second;
-    live_blocks_.emplace(ptr, it->first);
-    free_blocks_.erase(it);
+    live_blocks_.emplace(ptr, Block{it->first, current_pool_});
+    free.erase(it);
     return ptr;
   }
 
   void* malloc_from_device(size_t size, size_t requested) {
     void* ptr = nullptr;
     cudaError_t status = cudaMalloc(&ptr, size);
-    if (status == cudaErrorMemoryAllocation && !free_blocks_.empty()) {
+    // Freeing cached blocks waits for the device, which a capture cannot do.
+    if (status == cudaErrorMemoryAllocation && current_pool_ == 0 && !free_blocks_[0].empty()) {
       (void)cudaGetLastError();  // out of memory is not sticky; clear it before retrying
       release_cached_blocks();
       status = cudaMalloc(&ptr, size);
@@ -118,20 +150,25 @@ class CachingAllocator {
     return ptr;
   }
 
+  // Returns the shared pool's cached blocks to the driver (graph pools stay reserved).
   void release_cached_blocks() {
-    if (free_blocks_.empty()) return;
+    std::multimap<size_t, void*>& free = free_blocks_[0];
+    if (free.empty()) return;
+    check_not_capturing("empty_cache");
     // Cached blocks may still be read by queued kernels; wait for them before giving memory back.
     DLCORE_CUDA_CHECK(cudaDeviceSynchronize());
-    for (const auto& [size, ptr] : free_blocks_) {
+    for (const auto& [size, ptr] : free) {
       DLCORE_CUDA_CHECK(cudaFree(ptr));
       reserved_ -= size;
     }
-    free_blocks_.clear();
+    free.clear();
   }
 
   std::mutex mutex_;
-  std::multimap<size_t, void*> free_blocks_;        // size -> cached block
-  std::unordered_map<void*, size_t> live_blocks_;   // block in use -> its size
+  std::map<int, std::multimap<size_t, void*>> free_blocks_;  // pool -> size -> cached block
+  std::unordered_map<void*, Block> live_blocks_;             // block in use -> its size and pool
+  int current_pool_ = 0;  // where allocations and frees go: 0, or the pool of the graph being captured
+  int last_pool_ = 0;
   size_t allocated_ = 0;
   size_t peak_allocated_ = 0;
   size_t reserved_ = 0;
@@ -152,5 +189,8 @@ size_t max_memory_allocated() { return caching_allocator().peak_allocated(); }
 size_t memory_reserved() { return caching_allocator().reserved(); }
 void reset_peak_memory_stats() { caching_allocator().reset_peak(); }
 void empty_cache() { caching_allocator().empty_cache(); }
+int begin_pool() { return caching_allocator().begin_pool(); }
+void end_pool() { caching_allocator().end_pool(); }
+void release_pool(int pool) { caching_allocator().release_pool(pool); }
 
 }  // namespace dlcore::cuda

@@ -141,6 +141,7 @@ int* device_error_flag() {
 
 void copy_host_to_device(void* dst, const void* src, size_t nbytes) {
   if (nbytes == 0) return;
+  check_not_capturing("copying host data to the GPU");
   // From pageable memory the call returns once the source has been staged, so the caller may
   // free or reuse src immediately.
   DLCORE_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyHostToDevice, stream()));
@@ -148,6 +149,7 @@ void copy_host_to_device(void* dst, const void* src, size_t nbytes) {
 
 void copy_device_to_host(void* dst, const void* src, size_t nbytes) {
   if (nbytes == 0) return;
+  check_not_capturing("reading GPU data on the host (item, numpy, cpu)");
   DLCORE_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyDeviceToHost, stream()));
   DLCORE_CUDA_CHECK(cudaStreamSynchronize(stream()));
   raise_recorded_device_error();
@@ -164,6 +166,7 @@ void memset_zero(void* dst, size_t nbytes) {
 }
 
 void synchronize() {
+  check_not_capturing("synchronize");
   DLCORE_CUDA_CHECK(cudaStreamSynchronize(stream()));
   raise_recorded_device_error();
 }

@@ -1,4 +1,4 @@
-// dlcore.cuda: availability, synchronisation and the caching allocator's statistics.
+// dlcore.cuda: availability, synchronisation, the caching allocator's statistics and CUDA graphs.
 #include "bindings.h"
 #include "dlcore/cuda_runtime.h"
 
@@ -12,6 +12,15 @@ void bind_cuda(py::module_& m) {
   m.def("memory_reserved", &cuda::memory_reserved, "Bytes obtained from the driver (live and cached).");
   m.def("reset_peak_memory_stats", &cuda::reset_peak_memory_stats);
   m.def("empty_cache", &cuda::empty_cache, "Returns cached, unused blocks to the driver.");
+  m.def("is_current_stream_capturing", &cuda::is_capturing, "True while a CUDAGraph is being captured.");
+  py::class_<cuda::Graph>(m, "CUDAGraph", "A captured sequence of GPU work, replayed with one launch (see dl.cuda.graph).")
+      .def(py::init<>())
+      .def("capture_begin", &cuda::Graph::capture_begin)
+      .def("capture_end", &cuda::Graph::capture_end)
+      .def("capture_abort", &cuda::Graph::capture_abort)
+      .def("replay", &cuda::Graph::replay)
+      .def("reset", &cuda::Graph::reset)
+      .def_property_readonly("captured", &cuda::Graph::captured);
 #if DLCORE_WITH_CUDA
   m.attr("built_with_cuda") = true;
 #else

@@ -1,4 +1,5 @@
 // batch_norm (batch statistics in training, running statistics in eval) and dropout.
+#include "dlcore/cuda_runtime.h"
 #include "op_util.h"
 
 namespace dlcore::ops {
@@ -144,6 +145,7 @@ Tensor dropout(const Tensor& x_in, float p, bool training) {
   check_float(x_in, "dropout", "input");
   if (!(p >= 0.0f && p <= 1.0f)) throw ValueError("dropout: probability has to be between 0 and 1, but got " + std::to_string(p));
   if (!training || p == 0.0f) return x_in;
+  if (x_in.is_cuda()) cuda::check_not_capturing("dropout in training mode (its random mask would be frozen into the graph)");
   Tensor x = x_in.contiguous();
   Tensor y = Tensor::empty(x.shape(), DType::Float32, x.device());
   Tensor mask = Tensor::empty(x.shape(), DType::Float32, x.device());

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "../dispatch.h"
+#include "dlcore/cuda_runtime.h"
 #include "dlcore/ops.h"
 
 namespace dlcore::optim {
@@ -113,6 +114,7 @@ SGD::SGD(std::vector<Tensor> params, float lr, float momentum_, float dampening_
 }
 
 void SGD::step() {
+  cuda::check_not_capturing("SGD.step (its learning rate would be frozen into the graph; call step() after replay())");
   std::vector<Tensor> grads;  // keeps contiguous copies alive until the kernel is enqueued
   std::vector<SgdParam> list;
   std::vector<Device> devices;
@@ -168,6 +170,9 @@ Adam::Adam(std::vector<Tensor> params, float lr, float beta1_, float beta2_, flo
 }
 
 void Adam::step() {
+  if (cuda::is_capturing())
+    cuda::check_not_capturing((name_ + ".step (its step count and learning rate would be frozen into the graph; "
+                               "call step() after replay())").c_str());
   std::vector<Tensor> grads;
   std::vector<AdamParam> list;
   std::vector<Device> devices;

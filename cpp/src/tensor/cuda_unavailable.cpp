@@ -27,4 +27,15 @@ void copy_device_to_host(void*, const void*, size_t) { throw_no_cuda("copy_devic
 void copy_device_to_device(void*, const void*, size_t) { throw_no_cuda("copy_device_to_device"); }
 void memset_zero(void*, size_t) { throw_no_cuda("memset_zero"); }
 void synchronize() {}
+Graph::~Graph() = default;
+void Graph::capture_begin() { throw_no_cuda("CUDAGraph.capture_begin"); }
+void Graph::capture_end() { throw_no_cuda("CUDAGraph.capture_end"); }
+void Graph::capture_abort() {}
+void Graph::replay() { throw_no_cuda("CUDAGraph.replay"); }
+void Graph::reset() {}
+bool is_capturing() { return false; }
+void check_not_capturing(const char*) {}
+int begin_pool() { throw_no_cuda("begin_pool"); }
+void end_pool() {}
+void release_pool(int) {}
 }  // namespace dlcore::cuda
