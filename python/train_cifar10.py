@@ -65,7 +65,7 @@ def make_optimizer(args: argparse.Namespace, model: Any, lr: float) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    device = pick_device(args.device)
+    device = pick_device(args.device, args.cuda_graph)
     set_threads(args.threads)
     root = data_root(args.data)
     try:
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
           f"train={train_loader.num_samples} test={test_loader.num_samples}")
     fit(model, optimizer, train_loader, test_loader, epochs=args.epochs, start_epoch=start_epoch, out=out,
         device=device, scheduler=scheduler, progress=not args.no_progress, log_interval=args.log_interval,
-        dry_run=args.dry_run)
+        dry_run=args.dry_run, cuda_graph=args.cuda_graph)
     if args.save_model:
         dl.save(model.state_dict(), out / "cifar10_vgg.safetensors")
     return 0

@@ -32,7 +32,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    device = pick_device(args.device)
+    device = pick_device(args.device, args.cuda_graph)
     set_threads(args.threads)
     root = data_root(args.data)
     try:
@@ -64,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"dlcore LeNet-5 on MNIST: device={device} threads={dl.get_num_threads()} optimizer={args.optimizer} "
           f"lr={lr} schedule={args.schedule} batch={args.batch_size} train={train_loader.num_samples} test={test_loader.num_samples}")
     fit(model, optimizer, train_loader, test_loader, epochs=args.epochs, start_epoch=start_epoch, out=out,
-        device=device, scheduler=scheduler, progress=not args.no_progress, log_interval=args.log_interval, dry_run=args.dry_run)
+        device=device, scheduler=scheduler, progress=not args.no_progress, log_interval=args.log_interval, dry_run=args.dry_run,
+        cuda_graph=args.cuda_graph)
     if args.save_model:
         dl.save(model.state_dict(), out / "mnist_lenet5.safetensors")
     return 0

@@ -78,3 +78,33 @@ def test_unrecordable_work_raises_and_the_capture_is_abandoned() -> None:
     assert np.isfinite(w.detach().cpu().numpy()).all()
     with pytest.raises(RuntimeError, match="nothing has been captured"):
         graph.replay()
+
+
+def test_cuda_graph_flag_needs_the_gpu() -> None:
+    from dlcore.training import pick_device
+    with pytest.raises(SystemExit, match="--cuda-graph needs the cuda device"):
+        pick_device("cpu", cuda_graph=True)
+
+
+@needs_gpu
+def test_graphed_epochs_train_exactly_like_eager_ones() -> None:
+    # 200 samples in batches of 64: three captured-shape batches and a short one run eagerly, whose
+    # gradient buffers must not replace the graph's; the schedule changes the rate every batch.
+    from dlcore import training
+    from test_training import TinyImages, tiny_model
+
+    def run(graphed: training.GraphedTrainStep | None) -> tuple[list[float], list[np.ndarray]]:
+        dl.manual_seed(0)
+        model = tiny_model().to("cuda")
+        optimizer = dl.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        scheduler = training.make_scheduler("cosine", optimizer, 0.05, 3 * 4)
+        loader = dl.data.DataLoader(TinyImages(200), batch_size=64, shuffle=True, seed=1, device="cuda")
+        losses = [training.train_epoch(model, loader, optimizer, scheduler, progress=False, graphed=graphed).train_loss
+                  for _ in range(3)]
+        return losses, [p.detach().cpu().numpy() for p in model.parameters()]
+
+    eager_losses, eager_params = run(None)
+    graph_losses, graph_params = run(training.GraphedTrainStep())
+    assert graph_losses == eager_losses
+    for a, b in zip(eager_params, graph_params):
+        np.testing.assert_array_equal(a, b)

@@ -61,6 +61,8 @@ stage_ctest() {
 }
 stage_train() {
   step train_cuda 60 python3 python/train_mnist.py --device cuda --epochs 10 --no-progress --out "$logs/train_cuda"
+  step train_cuda_graph 60 python3 python/train_mnist.py --device cuda --cuda-graph --epochs 10 --no-progress \
+    --out "$logs/train_cuda_graph"
 }
 stage_bench() {
   step bench_lenet 60 python3 bench/lenet_train.py --device cuda --threads "$(nproc)" --repeats 5

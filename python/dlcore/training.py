@@ -60,16 +60,21 @@ def training_parser(description: str, *, batch_size: int, default_lr: str, sched
     p.add_argument("--out", default=out, help="output directory for metrics and checkpoints")
     p.add_argument("--limit", type=int, default=None, help=limit_help)
     p.add_argument("--no-progress", action="store_true", help="disable the progress bar")
+    p.add_argument("--cuda-graph", action="store_true",
+                   help="cuda: capture forward+backward once as a CUDA graph and replay it every batch")
     return p
 
 
-def pick_device(name: str) -> str:
-    """``auto`` -> cuda when usable, else cpu; ``cuda`` without a GPU exits with a one-line reason."""
+def pick_device(name: str, cuda_graph: bool = False) -> str:
+    """``auto`` -> cuda when usable, else cpu; ``cuda`` without a GPU (or --cuda-graph off the GPU)
+    exits with a one-line reason."""
     if name == "auto":
-        return "cuda" if cuda.is_available() else "cpu"
+        name = "cuda" if cuda.is_available() else "cpu"
     if name == "cuda" and not cuda.is_available():
         why = "this build has no CUDA backend" if not cuda.built_with_cuda else "no usable GPU was found"
         raise SystemExit(f"error: --device cuda requested but {why}; use --device cpu")
+    if cuda_graph and name != "cuda":
+        raise SystemExit(f"error: --cuda-graph needs the cuda device, but the run uses {name}")
     return name
 
 
@@ -117,9 +122,60 @@ def _progress_bar(total: int, desc: str) -> Any:
     return tqdm(total=total, desc=desc, unit="batch", leave=False, dynamic_ncols=True)
 
 
+def train_step(model: Any, optimizer: Any, x: Any, y: Any) -> Any:
+    """One eager training step with the cross-entropy loss; returns the loss tensor."""
+    optimizer.zero_grad()
+    loss = F.cross_entropy(model(x), y)
+    loss.backward()
+    optimizer.step()
+    return loss
+
+
+class GraphedTrainStep:
+    """``train_step`` with forward and backward captured once as a CUDA graph and replayed per batch.
+
+    The first call captures on a copy of its batch (and then replays it); later batches of that
+    shape are copied into the captured input tensors before each replay, and the optimizer steps
+    eagerly after it (its learning rate may change every batch). A batch of another shape (an
+    epoch's short last batch) runs eagerly; the gradient tensors the graph rewrites are put back
+    on the parameters afterwards. The model must not be restructured or moved once captured.
+    """
+
+    def __init__(self) -> None:
+        self.graph: Any = None
+
+    def _capture(self, model: Any, optimizer: Any, x: Any, y: Any) -> None:
+        self.params = list(model.parameters())
+        self.static_x, self.static_y = x.clone(), y.clone()
+        optimizer.zero_grad(set_to_none=True)  # the captured backward creates the gradient buffers
+        graph = cuda.CUDAGraph()
+        with cuda.graph(graph):
+            self.static_loss = F.cross_entropy(model(self.static_x), self.static_y)
+            self.static_loss.backward()
+        self.grads = [p.grad for p in self.params]
+        self.graph = graph
+
+    def __call__(self, model: Any, optimizer: Any, x: Any, y: Any) -> Any:
+        if self.graph is None:
+            self._capture(model, optimizer, x, y)
+        elif x.shape != self.static_x.shape:
+            loss = train_step(model, optimizer, x, y)
+            for p, g in zip(self.params, self.grads):
+                p.grad = g
+            return loss
+        else:
+            self.static_x.copy_(x)
+            self.static_y.copy_(y)
+        self.graph.replay()
+        optimizer.step()
+        return self.static_loss
+
+
 def train_epoch(model: Any, loader: Any, optimizer: Any, scheduler: Any = None, *, progress: bool = True,
-                log_interval: int = 10, dry_run: bool = False, desc: str = "train") -> EpochResult:
-    """One pass over ``loader`` in train mode; ``scheduler`` (if any) steps after every batch.
+                log_interval: int = 10, dry_run: bool = False, desc: str = "train",
+                graphed: GraphedTrainStep | None = None) -> EpochResult:
+    """One pass over ``loader`` in train mode; ``scheduler`` (if any) steps after every batch; with
+    ``graphed`` (cuda) each step replays its captured forward and backward.
 
     The loss is summed on the device and read once at the end, so the step loop never waits for the
     device (except for the progress bar's loss every ``log_interval`` batches); that final read also
@@ -130,11 +186,9 @@ def train_epoch(model: Any, loader: Any, optimizer: Any, scheduler: Any = None, 
     loss_sum = None
     steps = images = 0
     start = time.perf_counter()
+    run_step = train_step if graphed is None else graphed
     for step, (x, y) in enumerate(loader):
-        optimizer.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        optimizer.step()
+        loss = run_step(model, optimizer, x, y)
         if scheduler is not None:
             scheduler.step()
         loss_sum = loss.detach() if loss_sum is None else loss_sum + loss.detach()
@@ -203,14 +257,18 @@ def load_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any, schedul
 
 def fit(model: Any, optimizer: Any, train_loader: Any, test_loader: Any, *, epochs: int, out: Path, device: str,
         start_epoch: int = 1, scheduler: Any = None, progress: bool = True, log_interval: int = 10,
-        dry_run: bool = False, log: Callable[[str], None] = print) -> list[dict[str, Any]]:
+        dry_run: bool = False, cuda_graph: bool = False, log: Callable[[str], None] = print) -> list[dict[str, Any]]:
     """Epochs ``start_epoch..epochs``: train, evaluate, append to OUT/metrics.jsonl, rewrite
-    OUT/checkpoint.safetensors and print one summary line each. Returns the records."""
+    OUT/checkpoint.safetensors and print one summary line each. Returns the records. ``cuda_graph``
+    (cuda only) captures the training step once and replays it (see GraphedTrainStep)."""
+    if cuda_graph and device != "cuda":
+        raise ValueError(f"fit: cuda_graph needs device 'cuda', got {device!r}")
+    graphed = GraphedTrainStep() if cuda_graph else None
     records = []
     for epoch in range(start_epoch, epochs + 1):
         train_loader.set_epoch(epoch - 1)  # the order depends only on (seed, epoch): resume-safe
         result = train_epoch(model, train_loader, optimizer, scheduler, progress=progress,
-                             log_interval=log_interval, dry_run=dry_run, desc=f"epoch {epoch}")
+                             log_interval=log_interval, dry_run=dry_run, desc=f"epoch {epoch}", graphed=graphed)
         test_loss, accuracy = evaluate(model, test_loader)
         record = epoch_record(epoch, result, test_loss, accuracy, device)
         append_metrics(out / METRICS_NAME, record)
@@ -229,6 +287,7 @@ def set_threads(threads: int | None) -> None:
         _C.set_num_threads(threads)
 
 
-__all__ = ["pick_device", "peak_memory_bytes", "evaluate", "EpochResult", "train_epoch", "epoch_record",
+__all__ = ["pick_device", "peak_memory_bytes", "evaluate", "EpochResult", "train_step", "GraphedTrainStep",
+           "train_epoch", "epoch_record",
            "append_metrics", "write_config", "save_checkpoint", "load_checkpoint", "fit", "set_threads",
            "CHECKPOINT_NAME", "METRICS_NAME"]
