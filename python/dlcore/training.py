@@ -191,7 +191,8 @@ def train_epoch(model: Any, loader: Any, optimizer: Any, scheduler: Any = None, 
         loss = run_step(model, optimizer, x, y)
         if scheduler is not None:
             scheduler.step()
-        loss_sum = loss.detach() if loss_sum is None else loss_sum + loss.detach()
+        # A copy to start the sum: a replayed step returns the same tensor every batch, rewritten in place.
+        loss_sum = loss.detach().clone() if loss_sum is None else loss_sum + loss.detach()
         steps += 1
         images += x.shape[0]
         if bar is not None:
