@@ -1,6 +1,9 @@
 // Tests of the CUDA implicit-GEMM convolution against the CPU backend: forward, input gradient and
 // weight gradient on LeNet's layers, stride 2, padding, dilation, groups (depthwise included),
 // 1x1 kernels, batch 1 and sizes that are not multiples of the GEMM tiles.
+#include <algorithm>
+#include <cmath>
+
 #include "cuda_test_buffers.h"
 #include "dlcore/cuda_runtime.h"
 #include "dlcore/kernels.h"
@@ -42,7 +45,11 @@ void check_conv(const Conv2dShape& s, uint32_t seed) {
   };
   EXPECT_TRUE(all_close(dy.download(), y, 1e-4)) << "forward " << describe();
   EXPECT_TRUE(all_close(dgx.download(), gx, 1e-4)) << "backward_input " << describe();
-  EXPECT_TRUE(all_close(dgw.download(), gw, 1e-4)) << "backward_weight " << describe();
+  // The weight gradient sums N*P*Q products (12288 for the CIFAR layer): partial sums grow like
+  // sqrt(n)/3, so float rounding alone moves either side by ~eps*sqrt(n)*sqrt(n)/3, and how much
+  // the two summation orders differ depends on the split-K the GPU's size picks.
+  const double n = static_cast<double>(s.N * s.P * s.Q);
+  EXPECT_TRUE(all_close(dgw.download(), gw, std::max(1e-4, 5e-6 * std::sqrt(n)))) << "backward_weight " << describe();
 }
 
 TEST(CudaKernelsConv, LeNetLayers) {

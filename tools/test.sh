@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The project's test command (the README's and CI's): builds the engine, the CUDA kernels when nvcc
 # is present, the Python module and the GoogleTest suite in build/, then runs ctest (also on a
-# CPU-only build when CUDA was found) and pytest.
+# CPU-only build when CUDA was found) and pytest. Where no GPU is usable (CI), the CUDA backend's
+# tests then run on the CPU emulator (tools/cuda_emulator) in build-emu/: every CUDA kernel against
+# the CPU one and the CUDA-graph tests, C++ and Python (a few minutes; DLCORE_SKIP_EMULATOR=1 skips).
 # Extra arguments go to pytest (e.g. `bash tools/test.sh -k conv`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,3 +20,15 @@ if grep -q "DLCORE_WITH_CUDA=1" build/CMakeFiles/dlcore_core.dir/flags.make 2>/d
   ctest --test-dir build-cpu-only --output-on-failure -j "$jobs"
 fi
 PYTHONPATH="$PWD/python${PYTHONPATH:+:$PYTHONPATH}" python3 -m pytest -q tests_py "$@"
+if [ "${DLCORE_SKIP_EMULATOR:-0}" != 1 ] && \
+   ! PYTHONPATH="$PWD/python" python3 -c 'import dlcore, sys; sys.exit(not dlcore.cuda.is_available())'; then
+  cmake -S . -B build-emu -G Ninja -DCMAKE_BUILD_TYPE=Release -DDLCORE_CUDA=EMULATED \
+    -DPython_EXECUTABLE="$(command -v python3)"
+  cmake --build build-emu -j "$jobs"
+  # 8 emulated multiprocessors keep grid-stride grids small (each block is a set of OS threads).
+  export DLCORE_EMULATED_SMS=8
+  ctest --test-dir build-emu --output-on-failure -j "$jobs" -R '^Cuda'
+  # The emulated module must be the one imported, or the GPU tests would silently skip.
+  PYTHONPATH="$PWD/build-emu/python" python3 -c 'import dlcore; assert dlcore.cuda.is_available(), dlcore.__file__'
+  PYTHONPATH="$PWD/build-emu/python" python3 -m pytest -q -p no:cacheprovider tests_py/test_cuda_graph.py
+fi
