@@ -6,8 +6,9 @@ in memory on the target device, with the same optimizer (SGD, momentum 0.9), bat
 count. Timed: whole training passes over the full batches of --images images (default: an epoch,
 937 batches of 64), median of --repeats runs after a warm-up. Data loading is excluded for both:
 batches are gathered from tensors already in memory. On cuda dlcore is timed twice: eager, and with
-forward+backward captured once as a CUDA graph and replayed per batch (the optimizer step runs after
-each replay). Prints the ratios dlcore / PyTorch (< 1 means dlcore is faster) and writes
+forward+backward captured once as a CUDA graph and replayed per batch (dlcore.training's
+GraphedTrainStep, as train_mnist.py --cuda-graph; the optimizer step runs after each replay).
+Prints the ratios dlcore / PyTorch (< 1 means dlcore is faster) and writes
 bench/results/lenet_train_<device>.json.
 """
 from __future__ import annotations
@@ -36,6 +37,7 @@ def main() -> int:
     import dlcore as dl
     from dlcore.data import MNIST, DataLoader, data_root, normalize_images
     from dlcore.models import LeNet5
+    from dlcore.training import GraphedTrainStep
 
     torch.set_num_threads(args.threads)
     dl.set_num_threads(args.threads)
@@ -85,25 +87,10 @@ def main() -> int:
             loss.backward()
             opt.step()
 
-    def dlcore_graph_pass_factory():
-        """Captures forward+backward on a static index batch; each step copies the batch's indices in,
-        replays, and steps the optimizer eagerly (one multi-tensor launch)."""
-        static_idx = dindex[0].clone()
-        x, y = gather(loader._images, loader._labels, static_idx, list(dataset.mean), list(dataset.std), False)
-        dl.nn.functional.cross_entropy(model(x), y).backward()  # warm-up: fills the allocator's cache
-        opt.step()
-        opt.zero_grad(set_to_none=True)  # the capture's backward makes the gradient buffers replays rewrite
-        graph = dl.cuda.CUDAGraph()
-        with dl.cuda.graph(graph):
-            x, y = gather(loader._images, loader._labels, static_idx, list(dataset.mean), list(dataset.std), False)
-            dl.nn.functional.cross_entropy(model(x), y).backward()
-
-        def dlcore_graph_pass() -> None:
-            for idx in dindex:
-                static_idx.copy_(idx)
-                graph.replay()
-                opt.step()
-        return dlcore_graph_pass
+    def dlcore_graph_pass() -> None:  # the step train_mnist.py --cuda-graph takes
+        for idx in dindex:
+            x, y = gather(loader._images, loader._labels, idx, list(dataset.mean), list(dataset.std), False)
+            graphed(model, opt, x, y)
 
     tsync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
     dsync = dl.cuda.synchronize if args.device == "cuda" else (lambda: None)
@@ -119,7 +106,8 @@ def main() -> int:
               "torch_samples": s_torch, "dlcore_samples": s_dl, "ratio_dlcore_over_torch": ratio,
               "machine": machine(args.device)}
     if args.device == "cuda":
-        t_graph, s_graph = median_time(dlcore_graph_pass_factory(), args.repeats, dsync)
+        graphed = GraphedTrainStep()  # captures on the first batch of the warm-up pass
+        t_graph, s_graph = median_time(dlcore_graph_pass, args.repeats, dsync)
         print(f"  dlcore, CUDA graph: {t_graph:.2f} s  ({n / t_graph:,.0f} img/s), "
               f"ratio dlcore/PyTorch = {t_graph / t_torch:.3f}")
         result.update(dlcore_graph_seconds=t_graph, dlcore_graph_samples=s_graph,
