@@ -28,6 +28,13 @@ enum DeviceErrorCode : int {
 // copy_device_to_host() read and clear it.
 int* device_error_flag();
 
+// The caching allocator's private pools, used by Graph: begin_pool() routes allocations and frees
+// to a new pool and returns its id; end_pool() routes them back to the shared pool; release_pool()
+// hands a pool's blocks back to the shared pool.
+int begin_pool();
+void end_pool();
+void release_pool(int pool);
+
 [[noreturn]] void throw_cuda_error(cudaError_t error, const char* what, const char* file, int line);
 
 // Grid for a grid-stride loop over n items: enough blocks to fill the device, never more than

@@ -59,11 +59,4 @@ class Graph {
 bool is_capturing();                      // dlcore's stream is being captured into a Graph
 void check_not_capturing(const char* what);  // raises a RuntimeError naming `what` when capturing
 
-// The allocator's private pools (used by Graph): begin_pool() starts routing allocations and frees
-// to a new pool and returns its id; end_pool() routes them back to the shared pool; release_pool()
-// gives a pool's blocks back to the shared pool.
-int begin_pool();
-void end_pool();
-void release_pool(int pool);
-
 }  // namespace dlcore::cuda

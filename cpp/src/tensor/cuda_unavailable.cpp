@@ -35,7 +35,4 @@ void Graph::replay() { throw_no_cuda("CUDAGraph.replay"); }
 void Graph::reset() {}
 bool is_capturing() { return false; }
 void check_not_capturing(const char*) {}
-int begin_pool() { throw_no_cuda("begin_pool"); }
-void end_pool() {}
-void release_pool(int) {}
 }  // namespace dlcore::cuda
