@@ -3,6 +3,9 @@
 // none uses atomics or a single-threaded loop over the data.
 #include <cstdint>
 
+#include <stdexcept>
+#include <string>
+
 #include "block_reduce.cuh"
 #include "cuda_check.h"
 #include "dlcore/kernels.h"
@@ -125,35 +128,39 @@ __device__ inline int64_t unravel(int64_t index, int ndim, const int64_t* sizes,
 
 // One thread per output: used when x's innermost dimension is kept, so neighbouring threads
 // read neighbouring addresses at every step of the loop.
-__global__ void sum_to_thread_kernel(const float* x, float* y, SumToPlan plan) {
+// T is the element type; sums accumulate in opmath_t<T> (float for the 16-bit types).
+template <typename T>
+__global__ void sum_to_thread_kernel(const T* x, T* y, SumToPlan plan) {
+  using Acc = opmath_t<T>;
   const int64_t o = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (o >= plan.outputs) return;
-  const float* base = x + unravel(o, plan.kept_ndim, plan.kept_sizes, plan.kept_strides);
-  float sum = 0.0f;
+  const T* base = x + unravel(o, plan.kept_ndim, plan.kept_sizes, plan.kept_strides);
+  Acc sum = Acc(0);
   for (int64_t r = 0; r < plan.summed; ++r)
-    sum += base[unravel(r, plan.summed_ndim, plan.summed_sizes, plan.summed_strides)];
-  y[o] = sum;
+    sum += static_cast<Acc>(base[unravel(r, plan.summed_ndim, plan.summed_sizes, plan.summed_strides)]);
+  y[o] = static_cast<T>(sum);
 }
 
 // G threads per output (a warp, or a whole block for long sums): used when the innermost
 // dimension is summed, so a group's threads read a contiguous run together.
-template <int G>
-__global__ void sum_to_group_kernel(const float* x, float* y, SumToPlan plan) {
-  __shared__ float scratch[32];
+template <int G, typename T>
+__global__ void sum_to_group_kernel(const T* x, T* y, SumToPlan plan) {
+  using Acc = opmath_t<T>;
+  __shared__ Acc scratch[32];
   constexpr int kGroups = kThreads / G;
   const int lane = threadIdx.x % G;
   for (int64_t o = static_cast<int64_t>(blockIdx.x) * kGroups + threadIdx.x / G; o < plan.outputs;
        o += static_cast<int64_t>(gridDim.x) * kGroups) {
-    const float* base = x + unravel(o, plan.kept_ndim, plan.kept_sizes, plan.kept_strides);
-    float sum = 0.0f;
+    const T* base = x + unravel(o, plan.kept_ndim, plan.kept_sizes, plan.kept_strides);
+    Acc sum = Acc(0);
     for (int64_t r = lane; r < plan.summed; r += G)
-      sum += base[unravel(r, plan.summed_ndim, plan.summed_sizes, plan.summed_strides)];
+      sum += static_cast<Acc>(base[unravel(r, plan.summed_ndim, plan.summed_sizes, plan.summed_strides)]);
     if constexpr (G == 32) {
       sum = warp_reduce(sum, SumOp{});
     } else {
-      sum = block_reduce(sum, SumOp{}, 0.0f, scratch);
+      sum = block_reduce(sum, SumOp{}, Acc(0), scratch);
     }
-    if (lane == 0) y[o] = sum;
+    if (lane == 0) y[o] = static_cast<T>(sum);
   }
 }
 
@@ -218,14 +225,15 @@ void argmax_rows(const float* x, int64_t* y, int64_t N, int64_t C) {
   DLCORE_CUDA_CHECK_LAUNCH("argmax_rows");
 }
 
-// y's strides are s.a_strides (0 on summed dimensions), as in the CPU backend; x is contiguous.
-void sum_to(const float* x, float* y, const BroadcastShape& s) {
+namespace {
+template <typename T>
+void sum_to_typed(const T* x, T* y, const BroadcastShape& s) {
   bool innermost_summed = false;
   const SumToPlan plan = plan_sum_to(s, innermost_summed);
   if (plan.outputs == 0) return;
   for (int d = 0; d < s.ndim; ++d) {
     if (s.sizes[d] == 0) {  // nothing to sum: the gradient is zero
-      fill(y, 0.0f, plan.outputs);
+      ::dlcore::cuda::memset_zero(y, plan.outputs * sizeof(T));
       return;
     }
   }
@@ -235,15 +243,28 @@ void sum_to(const float* x, float* y, const BroadcastShape& s) {
   };
   if (!innermost_summed && (plan.outputs >= 4096 || plan.summed <= 64)) {
     const int64_t blocks = (plan.outputs + kThreads - 1) / kThreads;
-    sum_to_thread_kernel<<<static_cast<unsigned int>(blocks), kThreads, 0, stream()>>>(x, y, plan);
+    sum_to_thread_kernel<T><<<static_cast<unsigned int>(blocks), kThreads, 0, stream()>>>(x, y, plan);
   } else if (plan.summed <= 8192) {
-    sum_to_group_kernel<32>
+    sum_to_group_kernel<32, T>
         <<<capped((plan.outputs + kThreads / 32 - 1) / (kThreads / 32)), kThreads, 0, stream()>>>(
             x, y, plan);
   } else {
-    sum_to_group_kernel<kThreads><<<capped(plan.outputs), kThreads, 0, stream()>>>(x, y, plan);
+    sum_to_group_kernel<kThreads, T><<<capped(plan.outputs), kThreads, 0, stream()>>>(x, y, plan);
   }
   DLCORE_CUDA_CHECK_LAUNCH("sum_to");
+}
+}  // namespace
+
+// y's strides are s.a_strides (0 on summed dimensions), as in the CPU backend; x is contiguous.
+void sum_to(DType dtype, const void* x, void* y, const BroadcastShape& s) {
+  visit_dtype(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if constexpr (std::is_integral_v<T>) {
+      throw std::logic_error("sum_to: floating-point gradients only, got " + dtype_name(dtype));
+    } else {
+      sum_to_typed(static_cast<const T*>(x), static_cast<T*>(y), s);
+    }
+  });
 }
 
 }  // namespace dlcore::kernels::cuda

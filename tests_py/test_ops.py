@@ -26,7 +26,7 @@ def test_binary_ops_broadcast(device, name, shapes):
     # division gets inputs away from zero so its gradients stay O(1) and comparable
     low, high = (0.5, 2.0) if name == "div" else (None, None)
     check_op(op, op, shapes, device=device, low=low, high=high)
-    check_op(op, getattr(F, name), shapes, device=device, low=low, high=high, seed=3)
+    check_op(op, getattr(dl, name), shapes, device=device, low=low, high=high, seed=3)
 
 
 @pytest.mark.parametrize("name", ["add", "sub", "mul", "div"])
@@ -294,8 +294,10 @@ def test_argmax_and_eq(device):
     labels = x.argmax(1).copy()
     labels[::2] = (labels[::2] + 1) % 6
     matches = index == dl.tensor(labels, device=device)
-    np.testing.assert_array_equal(matches.cpu().numpy(), (x.argmax(1) == labels).astype(np.float32))
-    assert matches.sum().item() == pytest.approx(4.0)  # rows 1, 3, 5, 7 left untouched
+    assert matches.dtype == dl.bool
+    np.testing.assert_array_equal(matches.cpu().numpy(), x.argmax(1) == labels)
+    total = matches.sum()
+    assert total.dtype == dl.int64 and total.item() == 4  # rows 1, 3, 5, 7 left untouched
 
 
 # ---- finite differences, independent of torch ----

@@ -17,6 +17,12 @@ struct Parameter : Tensor {
 // Tensor from a Python value: a dlcore Tensor, or anything numpy can convert (lists, arrays, torch
 // CPU tensors), copied into new storage. Floats become float32, integers int64, uint8 stays uint8.
 Tensor tensor_from_python(const py::handle& value, const char* op);
+// A Tensor argument of an op: a tensor, a Python number (a wrapped number, see
+// Tensor::wrapped_number) or data as tensor_from_python takes it.
+Tensor tensor_operand(const py::handle& value, const char* op);
+
+// The op table's surfaces (generated from cpp/op_table.py: bindings_generated.cpp).
+void bind_generated_ops(py::module_& m, py::module_& functional, py::class_<Tensor>& tensor);
 
 void bind_tensor(py::module_& m);
 void bind_functional(py::module_& m);

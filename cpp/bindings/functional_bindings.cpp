@@ -56,9 +56,6 @@ void bind_functional(py::module_& m) {
   m.def("avg_pool2d", [](const Tensor& x, const py::object& k, const py::object& s, const py::object& p) {
     return ops::avg_pool2d(x, pool_args(k, s, p, "avg_pool2d"));
   }, "input"_a, "kernel_size"_a, "stride"_a = py::none(), "padding"_a = 0);
-  m.def("relu", &ops::relu, "input"_a);
-  m.def("sigmoid", &ops::sigmoid, "input"_a);
-  m.def("tanh", &ops::tanh, "input"_a);
   m.def("dropout", &ops::dropout, "input"_a, "p"_a = 0.5f, "training"_a = true);
   m.def("batch_norm", [](const Tensor& x, const py::object& rm, const py::object& rv, const py::object& w,
                          const py::object& b, bool training, float momentum, float eps) {
@@ -73,10 +70,6 @@ void bind_functional(py::module_& m) {
   }, "input"_a, "target"_a, "reduction"_a = "mean", "label_smoothing"_a = 0.0f);
   m.def("flatten", &ops::flatten, "input"_a, "start_dim"_a = 0, "end_dim"_a = -1);
   m.def("reshape", &ops::reshape, "input"_a, "shape"_a);
-  m.def("add", &ops::add);
-  m.def("sub", &ops::sub);
-  m.def("mul", &ops::mul);
-  m.def("div", &ops::div);
   m.def("sum", &ops::sum, "input"_a);
   m.def("mean", &ops::mean, "input"_a);
   m.def("argmax", &ops::argmax, "input"_a, "dim"_a);

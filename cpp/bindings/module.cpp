@@ -14,6 +14,8 @@ PYBIND11_MODULE(_C, m) {
   m.def("get_num_threads", []() { return omp_get_max_threads(); });
   auto functional = m.def_submodule("functional", "Differentiable ops (dlcore.nn.functional)");
   dlcore::bindings::bind_functional(functional);
+  auto tensor = pybind11::reinterpret_borrow<pybind11::class_<dlcore::Tensor>>(m.attr("Tensor"));
+  dlcore::bindings::bind_generated_ops(m, functional, tensor);
   auto nn = m.def_submodule("nn", "Modules");
   dlcore::bindings::bind_nn(nn);
   auto optim = m.def_submodule("optim", "Optimizers");

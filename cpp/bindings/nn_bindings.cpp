@@ -228,9 +228,6 @@ void bind_nn(py::module_& m) {
         return std::make_shared<nn::AvgPool2d>(pair_arg(k, "AvgPool2d", "kernel_size"), s.is_none() ? pair_arg(k, "AvgPool2d", "kernel_size") : pair_arg(s, "AvgPool2d", "stride"),
                                                pair_arg(p, "AvgPool2d", "padding"));
       }), "kernel_size"_a, "stride"_a = py::none(), "padding"_a = 0);
-  py::classh<nn::ReLU, Module>(m, "ReLU").def(py::init([](bool) { return std::make_shared<nn::ReLU>(); }), "inplace"_a = false);
-  py::classh<nn::Sigmoid, Module>(m, "Sigmoid").def(py::init<>());
-  py::classh<nn::Tanh, Module>(m, "Tanh").def(py::init<>());
   py::classh<nn::Flatten, Module>(m, "Flatten").def(py::init<int64_t, int64_t>(), "start_dim"_a = 1, "end_dim"_a = -1);
   py::classh<nn::Dropout, Module>(m, "Dropout")
       .def(py::init([](float p, bool) { return std::make_shared<nn::Dropout>(p); }), "p"_a = 0.5f, "inplace"_a = false)

@@ -4,6 +4,7 @@
 #include <pybind11/stl.h>
 
 #include <cstring>
+#include <optional>
 #include <sstream>
 
 #include "bindings.h"
@@ -20,41 +21,57 @@ Device to_device(const py::handle& d) {
   return Device::parse(py::str(d));
 }
 
-Tensor from_numpy(py::array array) {
-  py::dtype dt = array.dtype();
-  char kind = dt.kind();
-  DType dtype;
-  py::dtype target;
-  if (kind == 'f') {
-    dtype = DType::Float32;
-    target = py::dtype::of<float>();
-  } else if (kind == 'u' && dt.itemsize() == 1) {
-    dtype = DType::UInt8;
-    target = py::dtype::of<uint8_t>();
-  } else if (kind == 'i' || kind == 'u' || kind == 'b') {
-    dtype = kind == 'b' ? DType::Float32 : DType::Int64;
-    target = kind == 'b' ? py::dtype::of<float>() : py::dtype::of<int64_t>();
-  } else {
-    throw ValueError("tensor: unsupported numpy dtype '" + std::string(py::str(dt)) +
-                     "' (expected a float, integer or bool array)");
+// The dtype of a numpy array, as torch.from_numpy maps it.
+DType dtype_of_numpy(const py::dtype& dt) {
+  const char kind = dt.kind();
+  const auto size = dt.itemsize();
+  if (kind == 'f' && size == 2) return DType::Float16;
+  if (kind == 'f' && size == 4) return DType::Float32;
+  if (kind == 'f' && size == 8) return DType::Float64;
+  if (kind == 'i' && size == 4) return DType::Int32;
+  if (kind == 'i' && size == 8) return DType::Int64;
+  if (kind == 'u' && size == 1) return DType::UInt8;
+  if (kind == 'b') return DType::Bool;
+  throw py::type_error("can't convert a numpy array of type " + std::string(py::str(dt)) +
+                       "; the supported types are float64, float32, float16, int64, int32, uint8 and bool");
+}
+
+py::dtype numpy_dtype(DType dtype) {
+  switch (dtype) {
+    case DType::Bool: return py::dtype::of<bool>();
+    case DType::UInt8: return py::dtype::of<uint8_t>();
+    case DType::Int32: return py::dtype::of<int32_t>();
+    case DType::Int64: return py::dtype::of<int64_t>();
+    case DType::Float16: return py::dtype("float16");
+    case DType::Float32: return py::dtype::of<float>();
+    case DType::Float64: return py::dtype::of<double>();
+    case DType::BFloat16: break;
   }
+  throw py::type_error("numpy: numpy has no bfloat16; convert with .float() first");
+}
+
+// A copy of a numpy array in a new CPU tensor of the array's dtype (or `dtype`).
+Tensor from_numpy_as(py::array array, DType dtype) {
   // One conversion to a C-contiguous array of the target type handles strides, byte order and casts.
   py::module_ np = py::module_::import("numpy");
-  py::array c = np.attr("asarray")(array, target, "order"_a = "C");  // keeps 0-d arrays 0-d
+  py::array c = dtype == DType::BFloat16
+                    ? py::array(np.attr("asarray")(array, py::dtype::of<float>(), "order"_a = "C"))
+                    : py::array(np.attr("asarray")(array, numpy_dtype(dtype), "order"_a = "C"));  // keeps 0-d arrays 0-d
   Shape shape(c.shape(), c.shape() + c.ndim());
+  if (dtype == DType::BFloat16) return ops::to_dtype(from_numpy_as(c, DType::Float32), DType::BFloat16);
   Tensor t = Tensor::empty(shape, dtype);
   if (t.numel() > 0) std::memcpy(t.raw_data(), c.data(), t.numel() * dtype_size(dtype));
   return t;
 }
+
+Tensor from_numpy(py::array array) { return from_numpy_as(array, dtype_of_numpy(array.dtype())); }
 
 py::array to_numpy(const Tensor& t) {
   if (t.is_cuda())
     throw py::type_error("numpy: can't convert a cuda tensor to numpy; use Tensor.cpu() to copy it to host memory first");
   if (t.requires_grad())
     throw std::runtime_error("numpy: can't call numpy() on a tensor that requires grad; use tensor.detach().numpy()");
-  py::dtype dt = t.dtype() == DType::Float32 ? py::dtype::of<float>()
-                 : t.dtype() == DType::Int64 ? py::dtype::of<int64_t>()
-                                             : py::dtype::of<uint8_t>();
+  py::dtype dt = numpy_dtype(t.dtype());
   std::vector<py::ssize_t> shape(t.shape().begin(), t.shape().end()), strides;
   for (int64_t s : t.strides()) strides.push_back(s * static_cast<int64_t>(dtype_size(t.dtype())));
   // The capsule owns a reference to the storage, so the array keeps the memory alive: zero copy.
@@ -69,16 +86,83 @@ Shape shape_from_args(const py::args& args) {
   return args.cast<Shape>();
 }
 
-Tensor scalar_like(float value, const Tensor& t) { return Tensor::full({}, value, t.device()); }
 
-// Tensor-or-number operands: numbers become affine maps (no broadcast tensor is allocated).
-Tensor operand(const py::handle& other, const Tensor& like, const char* op) {
-  if (py::isinstance<Tensor>(other)) return other.cast<Tensor>();
-  if (py::isinstance<py::float_>(other) || py::isinstance<py::int_>(other)) return scalar_like(other.cast<float>(), like);
-  return tensor_from_python(other, op).to(like.device());
+// A Python number (or one-element tensor) as a Scalar, exact for bool, int64 and float.
+Scalar scalar_of(const py::handle& v, const char* op) {
+  if (py::isinstance<Tensor>(v)) return v.cast<Tensor>().item();
+  if (py::isinstance<py::bool_>(v)) return Scalar(v.cast<bool>());
+  if (py::isinstance<py::int_>(v)) {
+    try {
+      return Scalar(v.cast<int64_t>());
+    } catch (const py::cast_error&) {
+      throw std::overflow_error(std::string(op) + ": Python integer " + std::string(py::str(v)) + " does not fit in int64");
+    }
+  }
+  try {
+    return Scalar(v.cast<double>());
+  } catch (const py::cast_error&) {
+    throw py::type_error(std::string(op) + ": expected a number, got " + std::string(py::str(py::type::of(v))));
+  }
 }
 
-bool is_number(const py::handle& h) { return py::isinstance<py::float_>(h) || py::isinstance<py::int_>(h); }
+// .item(): a Python int for integer tensors (exact), bool for bool, float for floating point.
+py::object item_object(const Tensor& x) {
+  Scalar v = x.item();
+  if (v.dtype() == DType::Bool) return py::bool_(v.to_int64() != 0);
+  if (v.dtype() == DType::Int64) return py::int_(v.to_int64());
+  return py::float_(v.to_double());
+}
+
+// Tensor.to(...) in torch's forms: to(device), to(dtype), to(device, dtype), to(other), with
+// device=/dtype=/copy= keywords; non_blocking is accepted (copies here are ordered on the stream).
+Tensor to_any(const Tensor& x, const py::args& args, const py::kwargs& kwargs) {
+  std::optional<Device> device;
+  std::optional<DType> dtype;
+  bool copy = false;
+  auto take = [&](const py::handle& a) {
+    if (py::isinstance<DType>(a)) dtype = a.cast<DType>();
+    else if (py::isinstance<Tensor>(a)) { device = a.cast<Tensor>().device(); dtype = a.cast<Tensor>().dtype(); }
+    else if (!a.is_none()) device = to_device(a);
+  };
+  for (const py::handle& a : args) take(a);
+  for (auto item : kwargs) {
+    const std::string key = py::str(item.first);
+    if (key == "device" || key == "dtype" || key == "other") take(item.second);
+    else if (key == "copy") copy = item.second.cast<bool>();
+    else if (key != "non_blocking" && key != "memory_format")
+      throw py::type_error("to() got an unexpected keyword argument '" + key + "'");
+  }
+  Tensor out = x;
+  if (dtype) out = ops::to_dtype(out, *dtype);
+  if (device) out = out.to(*device);
+  if (copy && out.same(x)) out = ops::to_dtype(x, x.dtype()).same(x) ? x.clone() : out;
+  return out;
+}
+
+// Range check of torch.tensor(data, dtype=<integer type>) from Python integers: a value that
+// does not fit is refused instead of wrapping around.
+void check_integer_range(const py::object& arr, DType dtype, const char* op) {
+  if (!is_integral(dtype) || arr.attr("size").cast<int64_t>() == 0) return;
+  const std::string kind = py::str(arr.attr("dtype").attr("kind"));
+  if (kind != "i" && kind != "u") return;
+  py::module_ np = py::module_::import("numpy");
+  py::object info = np.attr("iinfo")(py::str(numpy_dtype(dtype)));
+  const py::object lo = arr.attr("min")(), hi = arr.attr("max")();
+  if (lo < info.attr("min") || hi > info.attr("max"))
+    throw std::runtime_error(std::string(op) + ": value cannot be converted to type " + dtype_name(dtype) +
+                             " without overflow (data range " + std::string(py::str(lo)) + " .. " +
+                             std::string(py::str(hi)) + ")");
+}
+
+// A binary operator: self op other (reflected: other op self), other a tensor or a Python number.
+template <typename Fn>
+auto binary_operator(Fn fn, const char* op, bool reflected) {
+  return [fn, op, reflected](const Tensor& self, const py::object& other) -> py::object {
+    if (other.is_none()) return py::reinterpret_borrow<py::object>(Py_NotImplemented);
+    Tensor b = tensor_operand(other, op);
+    return py::cast(reflected ? fn(b, self) : fn(self, b));
+  };
+}
 
 std::string repr(const Tensor& t) {
   std::ostringstream out;
@@ -102,23 +186,67 @@ std::string repr(const Tensor& t) {
 Tensor tensor_from_python(const py::handle& value, const char* op) {
   if (py::isinstance<Tensor>(value)) return value.cast<Tensor>();
   py::module_ np = py::module_::import("numpy");
+  const bool numpy_data = py::isinstance<py::array>(value) || py::hasattr(value, "dtype");
   py::object arr;
   try {
     arr = np.attr("asarray")(value);
   } catch (py::error_already_set& e) {
     throw ValueError(std::string(op) + ": cannot convert " + std::string(py::str(py::type::of(value))) + " to a tensor: " + e.what());
   }
-  if (py::str(arr.attr("dtype").attr("kind")).cast<std::string>() == "O")
+  const std::string kind = py::str(arr.attr("dtype").attr("kind"));
+  if (kind == "O")
     throw ValueError(std::string(op) + ": cannot convert " + std::string(py::str(py::type::of(value))) +
-                     " to a tensor (ragged or non-numeric data)");
+                     " to a tensor (ragged, non-numeric or out-of-range data)");
+  if (!numpy_data) {
+    // Python numbers: floats are the default dtype (float32), integers int64 (torch.tensor's rule);
+    // an integer beyond int64 arrives from numpy as uint64 and is refused, as torch does.
+    if (kind == "f") return from_numpy_as(arr.cast<py::array>(), DType::Float32);
+    if (kind == "u" && arr.attr("dtype").attr("itemsize").cast<int>() == 8)
+      throw std::overflow_error(std::string(op) + ": Overflow when unpacking long: a value does not fit in int64");
+    if (kind == "i" || kind == "u") return from_numpy_as(arr.cast<py::array>(), DType::Int64);
+  }
   return from_numpy(arr.cast<py::array>());
 }
 
+// Tensor arguments of ops: a tensor, a Python number (a wrapped number), or array-like data.
+Tensor tensor_operand(const py::handle& value, const char* op) {
+  if (py::isinstance<Tensor>(value)) return value.cast<Tensor>();
+  if (py::isinstance<py::bool_>(value)) return Tensor::wrapped_number(Scalar(value.cast<bool>()));
+  if (py::isinstance<py::int_>(value)) {
+    try {
+      return Tensor::wrapped_number(Scalar(value.cast<int64_t>()));
+    } catch (const py::cast_error&) {
+      throw std::overflow_error(std::string(op) + ": Python integer " + std::string(py::str(value)) + " does not fit in int64");
+    }
+  }
+  if (py::isinstance<py::float_>(value)) return Tensor::wrapped_number(Scalar(value.cast<double>()));
+  if (value.is_none()) throw py::type_error(std::string(op) + ": expected a Tensor or a number, got None");
+  return tensor_from_python(value, op);
+}
+
 void bind_tensor(py::module_& m) {
-  py::enum_<DType>(m, "dtype")
-      .value("float32", DType::Float32)
+  py::enum_<DType>(m, "dtype", "A tensor element type (dlcore.float32, dlcore.int64, ...).")
+      .value("bool", DType::Bool)
+      .value("uint8", DType::UInt8)
+      .value("int32", DType::Int32)
       .value("int64", DType::Int64)
-      .value("uint8", DType::UInt8);
+      .value("float16", DType::Float16)
+      .value("bfloat16", DType::BFloat16)
+      .value("float32", DType::Float32)
+      .value("float64", DType::Float64)
+      .def("__repr__", [](DType d) { return "dlcore." + dtype_name(d); })
+      .def("__str__", [](DType d) { return "dlcore." + dtype_name(d); })
+      .def_property_readonly("is_floating_point", [](DType d) { return is_floating(d); })
+      .def_property_readonly("itemsize", [](DType d) { return dtype_size(d); });
+  m.def("promote_types", &promote_types, "type1"_a, "type2"_a);
+  m.def("result_type", [](const py::object& a, const py::object& b) {
+    ResultType r;
+    for (const py::object& v : {a, b}) {
+      Tensor t = tensor_operand(v, "result_type");
+      r.add(t.dtype(), t.is_wrapped_number() ? OperandKind::Number : t.dim() == 0 ? OperandKind::ZeroDimTensor : OperandKind::Tensor);
+    }
+    return r.result();
+  }, "tensor1"_a, "tensor2"_a);
 
   py::class_<Device>(m, "device")
       .def(py::init([](const std::string& name) { return Device::parse(name); }), "name"_a)
@@ -168,24 +296,38 @@ void bind_tensor(py::module_& m) {
         x.backward(g, retain_graph);
       }, "gradient"_a = py::none(), "retain_graph"_a = false)
       .def("detach", &Tensor::detach)
-      .def("item", [](const Tensor& x) -> py::object {
-        double v = x.item();
-        if (x.dtype() == DType::Float32) return py::float_(v);
-        return py::int_(static_cast<int64_t>(v));
-      })
+      .def("item", &item_object)
       .def("numpy", &to_numpy)
       .def("__array__", [](const Tensor& x, py::object dtype, py::object) {
         py::array a = to_numpy(x.detach().to(Device::cpu()));
         return dtype.is_none() ? a : py::array(a.attr("astype")(dtype));
       }, "dtype"_a = py::none(), "copy"_a = py::none())
       .def("tolist", [](const Tensor& x) { return to_numpy(x.detach().to(Device::cpu())).attr("tolist")(); })
-      .def("to", [](const Tensor& x, const py::object& device) { return x.to(to_device(device)); }, "device"_a)
+      .def("to", &to_any)
+      .def("float", [](const Tensor& x) { return ops::to_dtype(x, DType::Float32); })
+      .def("double", [](const Tensor& x) { return ops::to_dtype(x, DType::Float64); })
+      .def("half", [](const Tensor& x) { return ops::to_dtype(x, DType::Float16); })
+      .def("bfloat16", [](const Tensor& x) { return ops::to_dtype(x, DType::BFloat16); })
+      .def("long", [](const Tensor& x) { return ops::to_dtype(x, DType::Int64); })
+      .def("int", [](const Tensor& x) { return ops::to_dtype(x, DType::Int32); })
+      .def("bool", [](const Tensor& x) { return ops::to_dtype(x, DType::Bool); })
+      .def("byte", [](const Tensor& x) { return ops::to_dtype(x, DType::UInt8); })
+      .def("type", [](const Tensor& x, const py::object& dtype) -> py::object {
+        if (dtype.is_none()) {
+          static const char* names[] = {"BoolTensor", "ByteTensor", "IntTensor", "LongTensor", "HalfTensor",
+                                        "BFloat16Tensor", "FloatTensor", "DoubleTensor"};
+          return py::str(std::string(x.is_cuda() ? "dlcore.cuda." : "dlcore.") + names[static_cast<int>(x.dtype())]);
+        }
+        return py::cast(ops::to_dtype(x, dtype.cast<DType>()));
+      }, "dtype"_a = py::none())
+      .def("is_floating_point", [](const Tensor& x) { return is_floating(x.dtype()); })
+      .def("element_size", [](const Tensor& x) { return dtype_size(x.dtype()); })
       .def("cuda", [](const Tensor& x) { return x.to(Device::cuda()); })
       .def("cpu", [](const Tensor& x) { return x.to(Device::cpu()); })
       .def("clone", &Tensor::clone)
       .def("contiguous", &Tensor::contiguous)
       .def("zero_", [](Tensor& x) { x.zero_(); return x; })
-      .def("fill_", [](Tensor& x, float v) { x.fill_(v); return x; })
+      .def("fill_", [](Tensor& x, const py::object& v) { x.fill_(scalar_of(v, "fill_")); return x; }, "value"_a)
       .def("copy_", [](Tensor& x, const py::object& src) {
         NoGradGuard guard;
         x.copy_(tensor_from_python(src, "copy_"));
@@ -197,45 +339,52 @@ void bind_tensor(py::module_& m) {
       .def("sum", [](const Tensor& x) { return ops::sum(x); })
       .def("mean", [](const Tensor& x) { return ops::mean(x); })
       .def("argmax", &ops::argmax, "dim"_a)
-      .def("eq", [](const Tensor& a, const py::object& b) { return ops::eq(a, operand(b, a, "eq")); })
-      .def("relu", &ops::relu)
-      .def("sigmoid", &ops::sigmoid)
-      .def("tanh", &ops::tanh)
       .def("softmax", &ops::softmax, "dim"_a = -1)
       .def("log_softmax", &ops::log_softmax, "dim"_a = -1)
-      .def("__eq__", [](const Tensor& a, const py::object& b) { return ops::eq(a, operand(b, a, "eq")); })
       .def("__hash__", [](const Tensor& x) { return reinterpret_cast<std::uintptr_t>(x.impl().get()); })
-      .def("__neg__", [](const Tensor& a) { return ops::affine(a, -1.0f, 0.0f); })
-      .def("__add__", [](const Tensor& a, const py::object& b) {
-        return is_number(b) ? ops::affine(a, 1.0f, b.cast<float>()) : ops::add(a, operand(b, a, "add"));
+      .def("__neg__", [](const Tensor& a) { return ops::neg(a); })
+      .def("__abs__", [](const Tensor& a) { return ops::abs(a); })
+      .def("__invert__", [](const Tensor& a) {
+        if (a.dtype() != DType::Bool) throw py::type_error("~ (bitwise not) is only supported for bool tensors here, got " + a.describe());
+        return ops::logical_not(a);
       })
-      .def("__radd__", [](const Tensor& a, const py::object& b) {
-        return is_number(b) ? ops::affine(a, 1.0f, b.cast<float>()) : ops::add(operand(b, a, "add"), a);
-      })
-      .def("__sub__", [](const Tensor& a, const py::object& b) {
-        return is_number(b) ? ops::affine(a, 1.0f, -b.cast<float>()) : ops::sub(a, operand(b, a, "sub"));
-      })
-      .def("__rsub__", [](const Tensor& a, const py::object& b) {
-        return is_number(b) ? ops::affine(a, -1.0f, b.cast<float>()) : ops::sub(operand(b, a, "sub"), a);
-      })
-      .def("__mul__", [](const Tensor& a, const py::object& b) {
-        return is_number(b) ? ops::affine(a, b.cast<float>(), 0.0f) : ops::mul(a, operand(b, a, "mul"));
-      })
-      .def("__rmul__", [](const Tensor& a, const py::object& b) {
-        return is_number(b) ? ops::affine(a, b.cast<float>(), 0.0f) : ops::mul(operand(b, a, "mul"), a);
-      })
-      .def("__truediv__", [](const Tensor& a, const py::object& b) {
-        return is_number(b) ? ops::affine(a, 1.0f / b.cast<float>(), 0.0f) : ops::div(a, operand(b, a, "div"));
-      })
-      .def("__rtruediv__", [](const Tensor& a, const py::object& b) { return ops::div(operand(b, a, "div"), a); })
+      .def("__add__", binary_operator([](const Tensor& a, const Tensor& b) { return ops::add(a, b); }, "add", false))
+      .def("__radd__", binary_operator([](const Tensor& a, const Tensor& b) { return ops::add(a, b); }, "add", true))
+      .def("__iadd__", binary_operator([](const Tensor& a, const Tensor& b) { return ops::add_(a, b); }, "add_", false))
+      .def("__sub__", binary_operator([](const Tensor& a, const Tensor& b) { return ops::sub(a, b); }, "sub", false))
+      .def("__rsub__", binary_operator([](const Tensor& a, const Tensor& b) { return ops::sub(a, b); }, "sub", true))
+      .def("__isub__", binary_operator([](const Tensor& a, const Tensor& b) { return ops::sub_(a, b); }, "sub_", false))
+      .def("__mul__", binary_operator(&ops::mul, "mul", false))
+      .def("__rmul__", binary_operator(&ops::mul, "mul", true))
+      .def("__imul__", binary_operator(&ops::mul_, "mul_", false))
+      .def("__truediv__", binary_operator(&ops::div, "div", false))
+      .def("__rtruediv__", binary_operator(&ops::div, "div", true))
+      .def("__itruediv__", binary_operator(&ops::div_, "div_", false))
+      .def("__pow__", binary_operator(&ops::pow, "pow", false))
+      .def("__rpow__", binary_operator(&ops::pow, "pow", true))
+      .def("__ipow__", binary_operator(&ops::pow_, "pow_", false))
+      .def("__eq__", binary_operator(&ops::eq, "eq", false))
+      .def("__ne__", binary_operator(&ops::ne, "ne", false))
+      .def("__lt__", binary_operator(&ops::lt, "lt", false))
+      .def("__le__", binary_operator(&ops::le, "le", false))
+      .def("__gt__", binary_operator(&ops::gt, "gt", false))
+      .def("__ge__", binary_operator(&ops::ge, "ge", false))
+      .def("__and__", binary_operator(&ops::logical_and, "logical_and", false))
+      .def("__or__", binary_operator(&ops::logical_or, "logical_or", false))
       .def("__matmul__", [](const Tensor& a, const Tensor& b) { return ops::matmul(a, b); })
       .def("__repr__", &repr)
       .def("__bool__", [](const Tensor& x) {
         if (x.numel() != 1) throw ValueError("bool: the truth value of a tensor with more than one element is ambiguous");
-        return x.item() != 0.0;
+        return x.item().to_double() != 0.0;
       })
-      .def("__float__", [](const Tensor& x) { return x.item(); })
-      .def("__int__", [](const Tensor& x) { return static_cast<int64_t>(x.item()); })
+      .def("__float__", [](const Tensor& x) { return py::float_(item_object(x)); })
+      // int() of a float tensor goes through Python's int(float): NaN and inf raise as in torch.
+      .def("__int__", [](const Tensor& x) { return py::int_(item_object(x)); })
+      .def("__index__", [](const Tensor& x) {
+        if (!is_integral(x.dtype()) && x.dtype() != DType::Bool)
+          throw py::type_error("only integer tensors of a single element can be converted to an index, got " + x.describe());
+        return py::int_(item_object(x));
+      })
       .def("data_ptr", [](const Tensor& x) { return reinterpret_cast<std::uintptr_t>(x.raw_data()); });
 
   py::class_<Parameter, Tensor>(m, "Parameter", "A Tensor that a Module registers as a learnable parameter.")
@@ -248,22 +397,22 @@ void bind_tensor(py::module_& m) {
       }), "data"_a, "requires_grad"_a = true);
 
   m.def("from_numpy", &from_numpy, "array"_a, "Copies a numpy array into a new CPU tensor.");
-  m.def("tensor", [](const py::object& data, const py::object& device, bool requires_grad, py::object dtype) {
+  m.def("tensor", [](const py::object& data, const py::object& dtype, const py::object& device, bool requires_grad) {
     Tensor t = tensor_from_python(data, "tensor");
     bool shares_input = py::isinstance<Tensor>(data);  // the conversions below all make new storage
     if (!dtype.is_none() && dtype.cast<DType>() != t.dtype()) {
-      py::object arr = py::module_::import("numpy").attr("asarray")(data);
-      const char* np_name = dtype.cast<DType>() == DType::Float32 ? "float32" : dtype.cast<DType>() == DType::Int64 ? "int64" : "uint8";
-      t = from_numpy(arr.attr("astype")(np_name));
+      if (!shares_input) check_integer_range(py::module_::import("numpy").attr("asarray")(data), dtype.cast<DType>(), "tensor");
+      t = ops::to_dtype(t.detach(), dtype.cast<DType>());
       shares_input = false;
     }
     if (shares_input) t = t.detach().clone();  // like torch.tensor: always a new leaf with its own storage
     if (!device.is_none()) t = t.to(to_device(device));
     if (requires_grad) t.set_requires_grad(true);
     return t;
-  }, "data"_a, "device"_a = py::none(), "requires_grad"_a = false, "dtype"_a = py::none());
+  }, "data"_a, "dtype"_a = py::none(), "device"_a = py::none(), "requires_grad"_a = false);
+  // Factories take a shape as varargs or one sequence, and dtype=/device=/requires_grad= keywords.
   auto make = [](auto fn) {
-    return [fn](py::args shape, const py::object& device, bool requires_grad, py::object dtype) {
+    return [fn](py::args shape, const py::object& dtype, const py::object& device, bool requires_grad) {
       Device d = device.is_none() ? Device::cpu() : to_device(device);
       DType dt = dtype.is_none() ? DType::Float32 : dtype.cast<DType>();
       Tensor t = fn(shape_from_args(shape), d, dt);
@@ -271,22 +420,45 @@ void bind_tensor(py::module_& m) {
       return t;
     };
   };
-  auto float_only = [](const char* name, DType dt) {
-    if (dt != DType::Float32) throw ValueError(std::string(name) + ": only float32 is supported");
+  auto floating_only = [](const char* name, DType dt) {
+    if (!is_floating(dt)) throw py::type_error(std::string(name) + ": expected a floating point dtype, got " + dtype_name(dt));
   };
-  m.def("empty", make([](const Shape& s, Device d, DType dt) { return Tensor::empty(s, dt, d); }), "device"_a = py::none(), "requires_grad"_a = false, "dtype"_a = py::none());
-  m.def("zeros", make([](const Shape& s, Device d, DType dt) { return Tensor::zeros(s, dt, d); }), "device"_a = py::none(), "requires_grad"_a = false, "dtype"_a = py::none());
-  m.def("ones", make([float_only](const Shape& s, Device d, DType dt) { float_only("ones", dt); return Tensor::full(s, 1.0f, d); }), "device"_a = py::none(), "requires_grad"_a = false, "dtype"_a = py::none());
-  m.def("rand", make([float_only](const Shape& s, Device d, DType dt) { float_only("rand", dt); return rand(s, d); }), "device"_a = py::none(), "requires_grad"_a = false, "dtype"_a = py::none());
-  m.def("randn", make([float_only](const Shape& s, Device d, DType dt) { float_only("randn", dt); return randn(s, d); }), "device"_a = py::none(), "requires_grad"_a = false, "dtype"_a = py::none());
-  m.def("full", [](const Shape& shape, float value, const py::object& device, bool requires_grad) {
-    Tensor t = Tensor::full(shape, value, device.is_none() ? Device::cpu() : to_device(device));
+  const auto factory_kwargs = [](py::module_& mod, const char* name, auto fn) {
+    mod.def(name, fn, py::kw_only(), "dtype"_a = py::none(), "device"_a = py::none(), "requires_grad"_a = false);
+  };
+  factory_kwargs(m, "empty", make([](const Shape& s, Device d, DType dt) { return Tensor::empty(s, dt, d); }));
+  factory_kwargs(m, "zeros", make([](const Shape& s, Device d, DType dt) { return Tensor::zeros(s, dt, d); }));
+  factory_kwargs(m, "ones", make([](const Shape& s, Device d, DType dt) { return Tensor::full(s, 1, dt, d); }));
+  factory_kwargs(m, "rand", make([floating_only](const Shape& s, Device d, DType dt) {
+    floating_only("rand", dt);
+    return ops::to_dtype(rand(s, d), dt);
+  }));
+  factory_kwargs(m, "randn", make([floating_only](const Shape& s, Device d, DType dt) {
+    floating_only("randn", dt);
+    return ops::to_dtype(randn(s, d), dt);
+  }));
+  m.def("full", [](const Shape& shape, const py::object& value, const py::object& dtype, const py::object& device,
+                   bool requires_grad) {
+    const Scalar v = scalar_of(value, "full");
+    // torch.full infers the dtype from the fill value: bool, int64 or the default float.
+    const DType dt = !dtype.is_none() ? dtype.cast<DType>() : v.dtype() == DType::Float64 ? DType::Float32 : v.dtype();
+    Tensor t = Tensor::full(shape, v, dt, device.is_none() ? Device::cpu() : to_device(device));
     if (requires_grad) t.set_requires_grad(true);
     return t;
-  }, "shape"_a, "fill_value"_a, "device"_a = py::none(), "requires_grad"_a = false);
-  m.def("arange", [](int64_t n, const py::object& device) {
-    return arange(n, device.is_none() ? Device::cpu() : to_device(device));
-  }, "end"_a, "device"_a = py::none());
+  }, "size"_a, "fill_value"_a, py::kw_only(), "dtype"_a = py::none(), "device"_a = py::none(), "requires_grad"_a = false);
+  m.def("arange", [](const py::object& a, const py::object& b, const py::object& step, const py::object& dtype,
+                     const py::object& device, bool requires_grad) {
+    // arange(end) or arange(start, end[, step]); integers give int64, any float the default float32.
+    const Scalar start = b.is_none() ? Scalar(int64_t{0}) : scalar_of(a, "arange");
+    const Scalar end = b.is_none() ? scalar_of(a, "arange") : scalar_of(b, "arange");
+    const Scalar st = scalar_of(step, "arange");
+    const bool all_integers = start.dtype() != DType::Float64 && end.dtype() != DType::Float64 && st.dtype() != DType::Float64;
+    const DType dt = !dtype.is_none() ? dtype.cast<DType>() : all_integers ? DType::Int64 : DType::Float32;
+    Tensor t = arange(start, end, st, dt, device.is_none() ? Device::cpu() : to_device(device));
+    if (requires_grad) t.set_requires_grad(true);
+    return t;
+  }, "start"_a, "end"_a = py::none(), "step"_a = 1, py::kw_only(), "dtype"_a = py::none(), "device"_a = py::none(),
+     "requires_grad"_a = false);
   m.def("manual_seed", &manual_seed, "seed"_a, "Seeds the generator used for initialisation and dropout.");
   m.def("is_grad_enabled", &GradMode::is_enabled);
   m.def("set_grad_enabled", &GradMode::set_enabled, "mode"_a);

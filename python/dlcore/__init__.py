@@ -11,14 +11,31 @@ from ._C import (Parameter, Tensor, arange, device, empty, from_numpy, full, get
                  manual_seed, ones, rand, randn, set_grad_enabled, set_num_threads, tensor, zeros)
 from .autograd import enable_grad, no_grad
 
-float32 = _C.dtype.float32
-int64 = _C.dtype.int64
+from ._C import promote_types, result_type
+from ._op_table import names_on
+
+bool = _C.dtype.bool  # noqa: A001  (PyTorch's names shadow the builtins inside this module only)
 uint8 = _C.dtype.uint8
+int32 = _C.dtype.int32
+int64 = _C.dtype.int64
+float16 = _C.dtype.float16
+bfloat16 = _C.dtype.bfloat16
+float32 = _C.dtype.float32
+float64 = _C.dtype.float64
+float, double, half = float32, float64, float16  # noqa: A001
+long, int = int64, int32  # noqa: A001
 
 from . import cuda, data, nn, optim  # noqa: E402  (need the names above)
 from .serialization import load, save  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = ["Tensor", "Parameter", "tensor", "from_numpy", "zeros", "ones", "empty", "full", "rand", "randn", "arange",
-           "device", "manual_seed", "set_num_threads", "get_num_threads", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", "float32", "int64",
-           "uint8", "cuda", "data", "nn", "optim", "save", "load"]
+           "device", "manual_seed", "set_num_threads", "get_num_threads", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
+           "bool", "uint8", "int32", "int64", "float16", "bfloat16", "float32", "float64", "float", "double", "half",
+           "long", "int", "promote_types", "result_type", "cuda", "data", "nn", "optim", "save", "load"]
+
+# The op table's top-level functions (dl.relu, dl.add, dl.where, ...).
+for _name in names_on("dl"):
+    globals()[_name] = getattr(_C, _name)
+    __all__.append(_name)
+del _name

@@ -4,9 +4,51 @@
 #pragma once
 #include <cstdint>
 
+#include "dlcore/dtype.h"
+
 namespace dlcore {
 
 constexpr int kMaxDims = 8;
+
+// ---- pointwise ops: the rows of cpp/op_table.py (generated list) --------------------------------
+enum class DTypeClass : int8_t { Float, Numeric, All };  // which dtypes an op's kernels exist for
+
+enum class PointwiseOp : int16_t {
+#define DLCORE_POINTWISE_OP(Functor, ...) Functor,
+#include "dlcore/pointwise_ops.inc"
+#undef DLCORE_POINTWISE_OP
+};
+constexpr int kPointwiseOpCount = 0
+#define DLCORE_POINTWISE_OP(...) +1
+#include "dlcore/pointwise_ops.inc"
+#undef DLCORE_POINTWISE_OP
+    ;
+
+// A pointwise iteration space over up to kMaxOperands strided operands (operand 0 is written),
+// already coalesced by the op layer. A scalar operand (a Python number) is passed by value in
+// `scalar`, converted to its operand's element type, with all strides 0, so it costs no device
+// memory or host-to-device copy.
+constexpr int kMaxOperands = 6;  // a ternary op's backward: gx, gy, three inputs, the result
+struct PointwiseIter {
+  int ndim = 0;
+  int noperands = 0;
+  int64_t sizes[kMaxDims] = {};
+  int64_t strides[kMaxOperands][kMaxDims] = {};  // in elements
+  void* data[kMaxOperands] = {};
+  bool is_scalar[kMaxOperands] = {};
+  alignas(8) unsigned char scalar[kMaxOperands][8] = {};
+  int64_t numel() const {
+    int64_t n = 1;
+    for (int i = 0; i < ndim; ++i) n *= sizes[i];
+    return n;
+  }
+};
+
+// An op's scalar arguments, in the order of its signature (negative_slope, alpha, min/max, ...).
+struct PointwiseArgs {
+  double a = 0, b = 0;
+  bool has_a = false, has_b = false;  // optional arguments (clamp's min and max)
+};
 
 enum class BinaryOp : int8_t { Add, Sub, Mul, Div };
 

@@ -113,22 +113,8 @@ class AvgPool2d : public Pool2d {
       : Pool2d(false, k, s, p) {}
 };
 
-// Stateless layers: forward is one op.
-class ReLU : public Module {
- public:
-  ReLU() : Module("ReLU") {}
-  Tensor forward(const Tensor& x) override { return ops::relu(x); }
-};
-class Sigmoid : public Module {
- public:
-  Sigmoid() : Module("Sigmoid") {}
-  Tensor forward(const Tensor& x) override { return ops::sigmoid(x); }
-};
-class Tanh : public Module {
- public:
-  Tanh() : Module("Tanh") {}
-  Tensor forward(const Tensor& x) override { return ops::tanh(x); }
-};
+// Stateless layers: forward is one op. (The activation modules, nn.ReLU and the like, are made in
+// Python from the op table's "module:" surfaces: python/dlcore/nn/__init__.py.)
 class Flatten : public Module {
  public:
   Flatten(int64_t start_dim = 1, int64_t end_dim = -1) : Module("Flatten"), start_dim(start_dim), end_dim(end_dim) {}

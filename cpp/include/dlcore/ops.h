@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "dlcore/ops_generated.h"  // the op table's pointwise ops (cpp/op_table.py)
 #include "dlcore/tensor.h"
 
 namespace dlcore {
@@ -18,18 +19,10 @@ struct ValueError : std::invalid_argument {
 
 namespace ops {
 
-// ---- elementwise (broadcasting in the NumPy sense) ----
-Tensor add(const Tensor& a, const Tensor& b);
-Tensor sub(const Tensor& a, const Tensor& b);
-Tensor mul(const Tensor& a, const Tensor& b);
-Tensor div(const Tensor& a, const Tensor& b);
-Tensor affine(const Tensor& x, float scale, float shift);  // x*scale + shift: all tensor-scalar math
-Tensor eq(const Tensor& a, const Tensor& b);                 // float32 0/1, no gradient
-
-// ---- activations ----
-Tensor relu(const Tensor& x);
-Tensor sigmoid(const Tensor& x);
-Tensor tanh(const Tensor& x);
+// ---- elementwise: the pointwise ops (add, relu, eq, where, ...) are generated from the op table ----
+Tensor affine(const Tensor& x, float scale, float shift);  // float32 x*scale + shift in one kernel
+// Tensor.to(dtype): a converted copy (self when the dtype matches); gradients convert back.
+Tensor to_dtype(const Tensor& x, DType dtype);
 
 // ---- shape ----
 Tensor reshape(const Tensor& x, const Shape& shape);         // one -1 allowed

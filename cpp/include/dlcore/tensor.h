@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "dlcore/dtype.h"
+
 namespace dlcore {
 
 enum class DeviceType : int8_t { CPU, CUDA };
@@ -22,10 +24,6 @@ struct Device {
   static Device cpu() { return Device{DeviceType::CPU}; }
   static Device cuda() { return Device{DeviceType::CUDA}; }
 };
-
-enum class DType : int8_t { Float32, Int64, UInt8 };
-size_t dtype_size(DType dtype);
-std::string dtype_name(DType dtype);
 
 using Shape = std::vector<int64_t>;
 std::string shape_str(const Shape& shape);
@@ -56,7 +54,11 @@ class Tensor {
   // ---- creation (contiguous) ----
   static Tensor empty(const Shape& shape, DType dtype = DType::Float32, Device device = Device::cpu());
   static Tensor zeros(const Shape& shape, DType dtype = DType::Float32, Device device = Device::cpu());
-  static Tensor full(const Shape& shape, float value, Device device = Device::cpu());
+  static Tensor full(const Shape& shape, Scalar value, DType dtype = DType::Float32, Device device = Device::cpu());
+  // A 0-d CPU tensor holding a Python number for an op: it takes part in type promotion as a
+  // number (PyTorch's "wrapped number") and reaches kernels by value, on any device.
+  static Tensor wrapped_number(Scalar value);
+  bool is_wrapped_number() const;
 
   bool defined() const { return impl_ != nullptr; }
   const Shape& shape() const;
@@ -82,7 +84,7 @@ class Tensor {
   Tensor to(Device device) const;                 // self when already there
   Tensor clone() const;                           // contiguous copy, no autograd
   void copy_(const Tensor& src);                  // same shape; across devices allowed
-  void fill_(float value);
+  void fill_(Scalar value);                       // any layout; value converted to the dtype
   void zero_();
   // In-place writers call this so autograd can refuse gradients computed from stale saved tensors.
   void bump_version() const;
@@ -98,7 +100,7 @@ class Tensor {
   Tensor detach() const;                          // shares storage, no history
   void backward(const Tensor& gradient = Tensor(), bool retain_graph = false) const;
 
-  double item() const;                            // single-element tensors; waits for the device
+  Scalar item() const;                            // single-element tensors, exact; waits for the device
   const std::shared_ptr<TensorImpl>& impl() const { return impl_; }
   bool same(const Tensor& other) const { return impl_ == other.impl_; }
   std::string describe() const;                   // "float32[64, 1, 28, 28] on cpu"
@@ -112,6 +114,7 @@ struct TensorImpl {
   int64_t offset = 0;  // in elements
   Shape shape, strides;
   DType dtype = DType::Float32;
+  bool wrapped_number = false;  // see Tensor::wrapped_number
   bool requires_grad = false;
   Tensor grad;
   std::shared_ptr<Node> grad_fn;           // the op that produced this tensor; null for leaves
@@ -119,11 +122,6 @@ struct TensorImpl {
 };
 
 Shape contiguous_strides(const Shape& shape);
-
-template <typename T> struct DTypeOf;
-template <> struct DTypeOf<float> { static constexpr DType value = DType::Float32; };
-template <> struct DTypeOf<int64_t> { static constexpr DType value = DType::Int64; };
-template <> struct DTypeOf<uint8_t> { static constexpr DType value = DType::UInt8; };
 
 void check_dtype(const Tensor& t, DType expected, const char* where);
 
@@ -139,5 +137,7 @@ Tensor rand(const Shape& shape, Device device = Device::cpu());          // U[0,
 Tensor randn(const Shape& shape, Device device = Device::cpu());         // N(0, 1)
 Tensor uniform(const Shape& shape, float low, float high, Device device = Device::cpu());
 Tensor arange(int64_t n, Device device = Device::cpu());                 // float 0..n-1
+// torch.arange(start, end, step) in `dtype`: ceil((end - start) / step) values start + i*step.
+Tensor arange(Scalar start, Scalar end, Scalar step, DType dtype, Device device = Device::cpu());
 
 }  // namespace dlcore

@@ -26,7 +26,7 @@ void accumulate(Tensor& slot, bool& owned, const Tensor& grad) {
     slot = slot.clone();
     owned = true;
   }
-  DLCORE_DISPATCH(slot.device(), axpy, slot.data<float>(), grad.contiguous().data<float>(), 1.0f, slot.numel());
+  ops::add_(slot, grad);
 }
 }  // namespace
 
@@ -76,8 +76,7 @@ std::vector<Tensor> AccumulateGrad::apply(const Tensor& grad_output) {
                             grad_output.shape() == impl->shape;
     g = sole_owner ? grad_output : grad_output.clone();
   } else {
-    g.bump_version();
-    DLCORE_DISPATCH(g.device(), axpy, g.data<float>(), grad_output.contiguous().data<float>(), 1.0f, g.numel());
+    ops::add_(g, grad_output);  // bumps g's version
   }
   return {};
 }
@@ -117,7 +116,7 @@ void run_backward(const Tensor& root, const Tensor& grad_root_in, bool retain_gr
   if (!grad_root.defined()) {
     if (root.numel() != 1)
       throw ValueError("backward: grad can be implicitly created only for scalar outputs, got " + root.describe());
-    grad_root = Tensor::full(root.shape(), 1.0f, root.device());
+    grad_root = Tensor::full(root.shape(), 1, root.dtype(), root.device());
   } else if (grad_root.shape() != root.shape() || grad_root.device() != root.device()) {
     throw ValueError("backward: gradient " + grad_root.describe() + " does not match output " + root.describe());
   }

@@ -4,11 +4,7 @@
 #pragma once
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define DLCORE_HOST_DEVICE __host__ __device__
-#else
-#define DLCORE_HOST_DEVICE
-#endif
+#include "dlcore/scalar_types.h"  // DLCORE_HOST_DEVICE
 
 namespace dlcore::rng {
 

@@ -34,13 +34,13 @@ struct BatchNormEvalBackward : Node {
   int64_t N, C, inner;
   std::vector<Tensor> apply(const Tensor& g_in) override {
     Tensor g = g_in.contiguous(), gx, gweight, gbias;
-    if (next_edges[0].fn) gx = binary(BinaryOp::Mul, g, scale);
+    if (next_edges[0].fn) gx = mul(g, scale);
     auto channel_sum = [&](const Tensor& t) {
       Tensor out = Tensor::empty({C}, DType::Float32, t.device());
       DLCORE_DISPATCH(t.device(), bias_backward, t.data<float>(), out.data<float>(), N, C, inner);
       return out;
     };
-    if (next_edges[1].fn) gweight = channel_sum(binary(BinaryOp::Mul, g, x_hat));
+    if (next_edges[1].fn) gweight = channel_sum(mul(g, x_hat));
     if (next_edges[2].fn) gbias = channel_sum(g);
     return {gx, gweight, gbias};
   }
@@ -53,7 +53,7 @@ struct BatchNormEvalBackward : Node {
 
 struct DropoutBackward : Node {
   Tensor mask;
-  std::vector<Tensor> apply(const Tensor& g) override { return {binary(BinaryOp::Mul, g, mask)}; }
+  std::vector<Tensor> apply(const Tensor& g) override { return {mul(g, mask)}; }
   std::string name() const override { return "DropoutBackward"; }
   bool release_saved() override {
     mask = Tensor();
@@ -90,7 +90,7 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& 
                      shape_str(x_in.shape()));
   Device dev = x_in.device();
   Tensor x = x_in.contiguous();
-  Tensor gamma = weight.defined() ? weight.contiguous() : Tensor::full({C}, 1.0f, dev);
+  Tensor gamma = weight.defined() ? weight.contiguous() : Tensor::full({C}, 1.0f, DType::Float32, dev);
   Tensor beta = bias.defined() ? bias.contiguous() : Tensor::zeros({C}, DType::Float32, dev);
   Tensor y = Tensor::empty(x.shape(), DType::Float32, dev);
   if (training) {
@@ -121,7 +121,7 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& 
     NoGradGuard no_grad;
     Shape bshape(x.dim(), 1);
     bshape[1] = C;
-    Tensor ones = Tensor::full({C}, 1.0f, dev);
+    Tensor ones = Tensor::full({C}, 1.0f, DType::Float32, dev);
     Tensor zeros = Tensor::zeros({C}, DType::Float32, dev);
     // scale = gamma / sqrt(var + eps): the eval kernel applied to a unit input with zero mean.
     Tensor scale = Tensor::empty({C}, DType::Float32, dev);

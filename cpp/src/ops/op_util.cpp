@@ -80,25 +80,16 @@ Tensor sum_to_shape(const Tensor& grad, const Shape& to) {
   if (grad.shape() == to) return grad;
   // Reuse the broadcast walk: x has the full shape, y (the "a" side) has `to` with zero strides.
   Broadcast bc = broadcast(to, grad.shape(), "sum_to_shape");
-  Tensor out = Tensor::empty(to, DType::Float32, grad.device());
+  Tensor out = Tensor::empty(to, grad.dtype(), grad.device());
   if (out.numel() == 0) return out;
   Tensor g = grad.contiguous();
-  DLCORE_DISPATCH(g.device(), sum_to, g.data<float>(), out.data<float>(), bc.space);
+  DLCORE_DISPATCH(g.device(), sum_to, g.dtype(), g.raw_data(), out.raw_data(), bc.space);
   return out;
 }
 
 Tensor spread_scalar(const Tensor& scalar, const Shape& shape, float scale) {
-  Tensor filled = Tensor::full(shape, scale, scalar.device());
-  return binary(BinaryOp::Mul, filled, scalar.contiguous().view({1}));
-}
-
-Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
-  Broadcast bc = broadcast(a.shape(), b.shape(), "binary");
-  Tensor out = Tensor::empty(bc.out_shape, DType::Float32, a.device());
-  if (out.numel() == 0) return out;
-  Tensor ac = a.contiguous(), bcont = b.contiguous();
-  DLCORE_DISPATCH(a.device(), binary_forward, op, ac.data<float>(), bcont.data<float>(), out.data<float>(), bc.space);
-  return out;
+  Tensor filled = Tensor::full(shape, scale, scalar.dtype(), scalar.device());
+  return mul(filled, scalar.view({}));
 }
 
 void bias_relu_epilogue(const Tensor& y, const Tensor& bias, int64_t N, int64_t C, int64_t inner, bool relu) {

@@ -35,7 +35,4 @@ Tensor spread_scalar(const Tensor& scalar, const Shape& shape, float scale);
 void bias_relu_epilogue(const Tensor& y, const Tensor& bias, int64_t N, int64_t C, int64_t inner, bool relu);
 Tensor relu_grad(const Tensor& g, const Tensor& y);
 
-// Applies a kernel op over a broadcast pair and returns the contiguous result.
-Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b);
-
 }  // namespace dlcore::ops

@@ -16,7 +16,8 @@ struct SumBackward : Node {
 Tensor reduce_all(const Tensor& x_in, bool average) {
   const char* op = average ? "mean" : "sum";
   check_defined(x_in, op, "input");
-  Tensor x = x_in.contiguous();
+  // Integer and bool sums count in int64, as in PyTorch ((pred == target).sum()).
+  Tensor x = (!average && !is_floating(x_in.dtype())) ? to_dtype(x_in, DType::Int64).contiguous() : x_in.contiguous();
   if (x.dtype() == DType::Int64 && !average) {
     Tensor out = Tensor::empty({}, DType::Int64, x.device());
     DLCORE_DISPATCH(x.device(), sum_all_int64, x.data<int64_t>(), out.data<int64_t>(), x.numel());

@@ -2,6 +2,7 @@
 // copies between devices. No math beyond copying lives here; ops/ does the rest.
 #include "dlcore/tensor.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
@@ -18,24 +19,6 @@ Device Device::parse(const std::string& name) {
   if (name == "cpu") return cpu();
   if (name == "cuda" || name == "cuda:0") return cuda();
   throw ValueError("unknown device '" + name + "': expected 'cpu', 'cuda' or 'cuda:0'");
-}
-
-size_t dtype_size(DType dtype) {
-  switch (dtype) {
-    case DType::Float32: return 4;
-    case DType::Int64: return 8;
-    case DType::UInt8: return 1;
-  }
-  return 0;
-}
-
-std::string dtype_name(DType dtype) {
-  switch (dtype) {
-    case DType::Float32: return "float32";
-    case DType::Int64: return "int64";
-    case DType::UInt8: return "uint8";
-  }
-  return "?";
 }
 
 std::string shape_str(const Shape& shape) {
@@ -108,11 +91,19 @@ Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
   return t;
 }
 
-Tensor Tensor::full(const Shape& shape, float value, Device device) {
-  Tensor t = empty(shape, DType::Float32, device);
+Tensor Tensor::full(const Shape& shape, Scalar value, DType dtype, Device device) {
+  Tensor t = empty(shape, dtype, device);
   t.fill_(value);
   return t;
 }
+
+Tensor Tensor::wrapped_number(Scalar value) {
+  Tensor t = empty({}, value.dtype(), Device::cpu());
+  value.write_as(value.dtype(), t.raw_data());
+  t.impl_->wrapped_number = true;
+  return t;
+}
+
 
 static const TensorImpl& checked(const std::shared_ptr<TensorImpl>& impl) {
   if (!impl) throw ValueError("use of an undefined tensor");
@@ -120,6 +111,7 @@ static const TensorImpl& checked(const std::shared_ptr<TensorImpl>& impl) {
 }
 
 const Shape& Tensor::shape() const { return checked(impl_).shape; }
+bool Tensor::is_wrapped_number() const { return checked(impl_).wrapped_number; }
 const Shape& Tensor::strides() const { return checked(impl_).strides; }
 DType Tensor::dtype() const { return checked(impl_).dtype; }
 Device Tensor::device() const { return checked(impl_).storage->device; }
@@ -257,13 +249,24 @@ Tensor Tensor::clone() const {
   return out;
 }
 
-void Tensor::fill_(float value) {
+void Tensor::fill_(Scalar value) {
   check_inplace_allowed(*this, "fill_");
-  if (!is_contiguous()) throw ValueError("fill_: tensor " + describe() + " is not contiguous");
-  if (value == 0.0f) return zero_();
-  check_dtype(*this, DType::Float32, "fill_");
+  if (numel() == 0) return;
   bump_version();
-  DLCORE_DISPATCH(device(), fill, data<float>(), value, numel());
+  // A cast from a by-value scalar operand into this tensor's elements, whatever its strides.
+  PointwiseIter it;
+  it.noperands = 2;
+  it.ndim = std::max<int>(1, static_cast<int>(dim()));
+  if (dim() > kMaxDims) throw ValueError("fill_: more than " + std::to_string(kMaxDims) + " dimensions in " + describe());
+  it.sizes[0] = 1;
+  for (int d = 0; d < dim(); ++d) {
+    it.sizes[d] = shape()[d];
+    it.strides[0][d] = strides()[d];
+  }
+  it.data[0] = raw_data();
+  it.is_scalar[1] = true;
+  value.write_as(value.dtype(), it.scalar[1]);
+  DLCORE_DISPATCH(device(), cast, value.dtype(), dtype(), it);
 }
 
 void Tensor::bump_version() const { ++impl_->storage->version; }
@@ -282,16 +285,17 @@ void Tensor::zero_() {
   }
 }
 
-double Tensor::item() const {
+Scalar Tensor::item() const {
   if (numel() != 1)
     throw ValueError("item: only one-element tensors can be converted to a number, got " + describe());
   Tensor host = to(Device::cpu()).contiguous();
-  switch (dtype()) {
-    case DType::Float32: return *host.data<float>();
-    case DType::Int64: return static_cast<double>(*host.data<int64_t>());
-    case DType::UInt8: return *host.data<uint8_t>();
-  }
-  return 0;
+  return visit_dtype(dtype(), [&](auto tag) -> Scalar {
+    using T = typename decltype(tag)::type;
+    const T v = *static_cast<const T*>(host.raw_data());
+    if constexpr (std::is_same_v<T, bool>) return Scalar(v);
+    else if constexpr (std::is_integral_v<T>) return Scalar(static_cast<int64_t>(v));
+    else return Scalar(static_cast<double>(static_cast<opmath_t<T>>(v)));
+  });
 }
 
 // ---- autograd accessors ---------------------------------------------------------------------
@@ -302,8 +306,9 @@ void Tensor::set_requires_grad(bool value) {
   if (!is_leaf())
     throw ValueError("requires_grad_: can only change requires_grad of leaf tensors, not of the output of " +
                      grad_fn()->name());
-  if (value && dtype() != DType::Float32)
-    throw ValueError("requires_grad_: only float32 tensors can require gradients, got " + describe());
+  if (value && !is_floating(dtype()))
+    throw std::runtime_error("requires_grad_: only tensors of floating point dtype can require gradients, got " +
+                             describe());
   impl_->requires_grad = value;
 }
 
@@ -318,7 +323,11 @@ void Tensor::set_grad(const Tensor& grad) {
 
 const std::shared_ptr<Node>& Tensor::grad_fn() const { return checked(impl_).grad_fn; }
 
-Tensor Tensor::detach() const { return as_strided(shape(), strides(), storage_offset()); }
+Tensor Tensor::detach() const {
+  Tensor out = as_strided(shape(), strides(), storage_offset());
+  out.impl_->wrapped_number = impl_->wrapped_number;  // a detached number is still a number
+  return out;
+}
 
 void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
   autograd::run_backward(*this, gradient, retain_graph);

@@ -1,5 +1,11 @@
-"""``dl.nn``: modules with PyTorch's names and semantics (all implemented in C++)."""
+"""``dl.nn``: modules with PyTorch's names and semantics (implemented in C++; the activation
+modules are made here from the op table's ``module:`` surfaces)."""
+from __future__ import annotations
+
+from typing import Any
+
 from .. import _C
+from .._op_table import module_ops
 from . import functional, init
 
 Parameter = _C.Parameter
@@ -7,9 +13,6 @@ Module = _C.nn.Module
 Sequential = _C.nn.Sequential
 Conv2d = _C.nn.Conv2d
 Linear = _C.nn.Linear
-ReLU = _C.nn.ReLU
-Sigmoid = _C.nn.Sigmoid
-Tanh = _C.nn.Tanh
 MaxPool2d = _C.nn.MaxPool2d
 AvgPool2d = _C.nn.AvgPool2d
 Flatten = _C.nn.Flatten
@@ -17,5 +20,44 @@ Dropout = _C.nn.Dropout
 BatchNorm2d = _C.nn.BatchNorm2d
 CrossEntropyLoss = _C.nn.CrossEntropyLoss
 
-__all__ = ["Module", "Parameter", "Sequential", "Conv2d", "Linear", "ReLU", "Sigmoid", "Tanh", "MaxPool2d",
+__all__ = ["Module", "Parameter", "Sequential", "Conv2d", "Linear", "MaxPool2d",
            "AvgPool2d", "Flatten", "Dropout", "BatchNorm2d", "CrossEntropyLoss", "functional", "init"]
+
+
+def _activation_module(class_name: str, op: dict[str, Any]) -> type:
+    """A Module whose forward is ``F.<op>`` with the op's scalar arguments (and ``inplace`` where
+    the op has an in-place form) as constructor arguments and attributes, as torch.nn's are."""
+    fn = getattr(functional, op["name"])
+    params = [(name, default) for name, _kind, default in op["scalar_args"]]
+    if "inplace" in op["surfaces"]:
+        params.append(("inplace", False))
+    names = [name for name, _ in params]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        Module.__init__(self)
+        if len(args) > len(params):
+            raise TypeError(f"{class_name}() takes at most {len(params)} arguments ({len(args)} given)")
+        values = dict(params)
+        values.update(zip(names, args))
+        for key, value in kwargs.items():
+            if key not in values:
+                raise TypeError(f"{class_name}() got an unexpected keyword argument '{key}'")
+            values[key] = value
+        for key, value in values.items():
+            setattr(self, key, value)
+
+    def forward(self, input):  # noqa: A002  (PyTorch's argument name)
+        return fn(input, **{name: getattr(self, name) for name in names})
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{name}={getattr(self, name)!r}" for name in names if name != "inplace" or self.inplace)
+
+    doc = f"Applies ``dl.nn.functional.{op['name']}`` elementwise (torch.nn.{class_name})."
+    return type(class_name, (Module,), {"__init__": __init__, "forward": forward, "extra_repr": extra_repr,
+                                         "__doc__": doc, "__module__": __name__})
+
+
+for _class_name, _op in module_ops():
+    globals()[_class_name] = _activation_module(_class_name, _op)
+    __all__.append(_class_name)
+del _class_name, _op

@@ -5,15 +5,13 @@ Beyond PyTorch's names: ``conv2d_relu`` and ``linear_relu`` equal ``relu(conv2d(
 buffer fewer per layer; torch.ao.nn.intrinsic's ConvReLU2d and LinearReLU are the analogues).
 """
 from .._C import functional as _F
+from .._op_table import names_on
 
 conv2d = _F.conv2d
 linear = _F.linear
 conv2d_relu = _F.conv2d_relu
 linear_relu = _F.linear_relu
 matmul = _F.matmul
-relu = _F.relu
-sigmoid = _F.sigmoid
-tanh = _F.tanh
 max_pool2d = _F.max_pool2d
 avg_pool2d = _F.avg_pool2d
 dropout = _F.dropout
@@ -23,9 +21,13 @@ softmax = _F.softmax
 cross_entropy = _F.cross_entropy
 flatten = _F.flatten
 reshape = _F.reshape
-add, sub, mul, div = _F.add, _F.sub, _F.mul, _F.div
 sum, mean, argmax = _F.sum, _F.mean, _F.argmax  # noqa: A001  (PyTorch's names)
 
-__all__ = ["conv2d", "linear", "conv2d_relu", "linear_relu", "matmul", "relu", "sigmoid", "tanh", "max_pool2d", "avg_pool2d", "dropout", "batch_norm",
-           "log_softmax", "softmax", "cross_entropy", "flatten", "reshape", "add", "sub", "mul", "div", "sum", "mean",
-           "argmax"]
+__all__ = ["conv2d", "linear", "conv2d_relu", "linear_relu", "matmul", "max_pool2d", "avg_pool2d", "dropout", "batch_norm",
+           "log_softmax", "softmax", "cross_entropy", "flatten", "reshape", "sum", "mean", "argmax"]
+
+# The op table's functional surface (relu, gelu, leaky_relu, ...).
+for _name in names_on("F"):
+    globals()[_name] = getattr(_F, _name)
+    __all__.append(_name)
+del _name

@@ -3,6 +3,8 @@
 // Broadcast shapes are first coalesced so the innermost loop is long and usually unit-stride.
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 
 #include "cpu_parallel.h"
 #include "dlcore/kernels.h"
@@ -167,10 +169,14 @@ void binary_forward(BinaryOp op, const float* a, const float* b, float* y,
   }
 }
 
+namespace {
+
 // The output's strides are s.a_strides (0 on summed dimensions); s.b_strides is not read. x is
 // contiguous, so its strides are implied by s.sizes. Runs on one thread: every x element may
-// land on the same y element, and the gradients it reduces are small next to the GEMMs.
-void sum_to(const float* x, float* y, const BroadcastShape& s) {
+// land on the same y element, and the gradients it reduces are small next to the GEMMs. Sums
+// along the innermost dimension accumulate in double.
+template <class T>
+void sum_to_typed(const T* x, T* y, const BroadcastShape& s) {
   BroadcastShape shape = s;
   int64_t y_numel = 1;
   for (int d = 0; d < s.ndim; ++d)
@@ -181,20 +187,38 @@ void sum_to(const float* x, float* y, const BroadcastShape& s) {
     shape.b_strides[d] = stride;
     stride *= s.sizes[d];
   }
-  std::fill(y, y + y_numel, 0.0f);
+  std::fill(y, y + y_numel, T(0.0f));
   const Iteration it = coalesce(shape);
   const int inner = it.ndim - 1;
   const int64_t y_stride = it.a_strides[inner];
   for_each_run(it, 0, s.numel(), [&](int64_t y_off, int64_t x_off, int64_t, int64_t n) {
-    const float* src = x + x_off;
-    float* dst = y + y_off;
+    const T* src = x + x_off;
+    T* dst = y + y_off;
     if (y_stride == 0) {
-      double total = 0.0;  // long reductions keep float-level accuracy
+      double total = 0.0;
+      if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
 #pragma omp simd reduction(+ : total)
-      for (int64_t i = 0; i < n; ++i) total += src[i];
-      *dst += static_cast<float>(total);
+        for (int64_t i = 0; i < n; ++i) total += src[i];
+      } else {
+        for (int64_t i = 0; i < n; ++i) total += static_cast<float>(src[i]);
+      }
+      *dst = static_cast<T>(static_cast<opmath_t<T>>(static_cast<opmath_t<T>>(*dst) + total));
     } else {
-      for (int64_t i = 0; i < n; ++i) dst[i * y_stride] += src[i];
+      for (int64_t i = 0; i < n; ++i)
+        dst[i * y_stride] = static_cast<T>(static_cast<opmath_t<T>>(dst[i * y_stride]) + static_cast<opmath_t<T>>(src[i]));
+    }
+  });
+}
+
+}  // namespace
+
+void sum_to(DType dtype, const void* x, void* y, const BroadcastShape& s) {
+  visit_dtype(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if constexpr (std::is_integral_v<T>) {
+      throw std::logic_error("sum_to: floating-point gradients only, got " + dtype_name(dtype));
+    } else {
+      sum_to_typed(static_cast<const T*>(x), static_cast<T*>(y), s);
     }
   });
 }

@@ -1,0 +1,91 @@
+"""The op table: the one declaration of every pointwise op (PyTorch's native_functions.yaml and
+derivatives.yaml in one place). tools/generate_ops.py reads it at build time and writes the C++
+declarations and definitions, the pybind11 bindings of every surface, the Python re-exports and the
+list the test suites parametrise over. An op's math is one functor in
+cpp/src/kernels/pointwise_functors.h, shared by the CPU and CUDA backends.
+
+Row fields:
+  signature  PyTorch's Python signature: Tensor arguments, then scalars (`float`, `float?` for an
+             optional number, `str` for a choice among `choices`), defaults in Python syntax.
+  functor    the functor's name in pointwise_functors.h (also the PointwiseOp enumerator).
+  dtypes     the dtypes the kernels are instantiated for: FLOAT (float16, bfloat16, float32,
+             float64), NUMERIC (FLOAT + uint8, int32, int64) or ALL (NUMERIC + bool). Integer and
+             bool inputs of a FLOAT op are promoted to float32, as in PyTorch.
+  output     "promoted" (the inputs' promoted dtype) or "bool" (comparisons, logical ops).
+  saves      which forward values the backward functor reads ("input", "other", "result"...); None
+             for ops without a gradient.
+  surfaces   where the op appears: "dl" (dl.X), "F" (dl.nn.functional.X), "method" (Tensor.X),
+             "inplace" (Tensor.X_, and F.X(..., inplace=True) where F has it), "module:Name"
+             (dl.nn.Name, a Module whose forward is F.X with the scalar arguments as attributes).
+  domain     where tests draw inputs: "real", "positive" (log, sqrt), "nonzero" (div's divisor).
+A Tensor argument named `condition` is a bool mask: it takes no part in type promotion and gets no
+gradient; every other floating-point Tensor argument is differentiable.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+FLOAT = "FLOAT"
+NUMERIC = "NUMERIC"
+ALL = "ALL"
+
+
+@dataclass(frozen=True)
+class Op:
+    signature: str
+    functor: str
+    dtypes: str
+    saves: tuple[str, ...] | None
+    surfaces: tuple[str, ...]
+    output: str = "promoted"
+    domain: str = "real"
+    choices: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+ACTIVATION = ("dl", "F", "method", "inplace")
+MATH = ("dl", "method", "inplace")
+LOGIC = ("dl", "method")
+
+OPS = [
+    # ---- activations ----
+    Op("relu(Tensor input)", "Relu", NUMERIC, ("result",), ACTIVATION + ("module:ReLU",)),
+    Op("sigmoid(Tensor input)", "Sigmoid", FLOAT, ("result",), ACTIVATION + ("module:Sigmoid",)),
+    Op("tanh(Tensor input)", "Tanh", FLOAT, ("result",), ACTIVATION + ("module:Tanh",)),
+    Op("silu(Tensor input)", "Silu", FLOAT, ("input",), ("F", "inplace", "module:SiLU")),
+    Op("gelu(Tensor input, str approximate='none')", "Gelu", FLOAT, ("input",), ("F", "module:GELU"),
+       choices={"approximate": ("none", "tanh")}),
+    Op("elu(Tensor input, float alpha=1.0)", "Elu", FLOAT, ("input", "result"), ("F", "inplace", "module:ELU")),
+    Op("leaky_relu(Tensor input, float negative_slope=0.01)", "LeakyRelu", FLOAT, ("input",),
+       ("F", "inplace", "module:LeakyReLU")),
+    Op("hardtanh(Tensor input, float min_val=-1.0, float max_val=1.0)", "Hardtanh", FLOAT, ("input",),
+       ("F", "inplace", "module:Hardtanh")),
+    # ---- unary math ----
+    Op("exp(Tensor input)", "Exp", FLOAT, ("result",), MATH),
+    Op("log(Tensor input)", "Log", FLOAT, ("input",), MATH, domain="positive"),
+    Op("sqrt(Tensor input)", "Sqrt", FLOAT, ("result",), MATH, domain="positive"),
+    Op("rsqrt(Tensor input)", "Rsqrt", FLOAT, ("result",), MATH, domain="positive"),
+    Op("abs(Tensor input)", "Abs", NUMERIC, ("input",), MATH),
+    Op("neg(Tensor input)", "Neg", NUMERIC, (), MATH),
+    Op("clamp(Tensor input, float? min=None, float? max=None)", "Clamp", NUMERIC, ("input",), MATH),
+    # ---- binary arithmetic (Python numbers allowed for either operand) ----
+    Op("add(Tensor input, Tensor other, *, float alpha=1)", "Add", NUMERIC, (), MATH),
+    Op("sub(Tensor input, Tensor other, *, float alpha=1)", "Sub", NUMERIC, (), MATH),
+    Op("mul(Tensor input, Tensor other)", "Mul", NUMERIC, ("input", "other"), MATH),
+    Op("div(Tensor input, Tensor other)", "Div", FLOAT, ("input", "other"), MATH, domain="nonzero"),
+    Op("pow(Tensor input, Tensor exponent)", "Pow", NUMERIC, ("input", "exponent", "result"), MATH,
+       domain="positive"),
+    Op("maximum(Tensor input, Tensor other)", "Maximum", NUMERIC, ("input", "other"), LOGIC),
+    Op("minimum(Tensor input, Tensor other)", "Minimum", NUMERIC, ("input", "other"), LOGIC),
+    # ---- comparisons and logic (bool results, no gradient) ----
+    Op("eq(Tensor input, Tensor other)", "Eq", ALL, None, LOGIC, output="bool"),
+    Op("ne(Tensor input, Tensor other)", "Ne", ALL, None, LOGIC, output="bool"),
+    Op("lt(Tensor input, Tensor other)", "Lt", NUMERIC, None, LOGIC, output="bool"),
+    Op("le(Tensor input, Tensor other)", "Le", NUMERIC, None, LOGIC, output="bool"),
+    Op("gt(Tensor input, Tensor other)", "Gt", NUMERIC, None, LOGIC, output="bool"),
+    Op("ge(Tensor input, Tensor other)", "Ge", NUMERIC, None, LOGIC, output="bool"),
+    Op("logical_and(Tensor input, Tensor other)", "LogicalAnd", ALL, None, LOGIC, output="bool"),
+    Op("logical_or(Tensor input, Tensor other)", "LogicalOr", ALL, None, LOGIC, output="bool"),
+    Op("logical_not(Tensor input)", "LogicalNot", ALL, None, LOGIC, output="bool"),
+    # ---- selection ----
+    Op("where(Tensor condition, Tensor input, Tensor other)", "Where", ALL, ("condition",), ("dl",)),
+]

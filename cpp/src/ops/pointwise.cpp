@@ -1,0 +1,320 @@
+// The pointwise op layer (see pointwise.h): checks, type promotion, broadcasting, the coalesced
+// strided iteration, device dispatch and the one backward node every table op shares.
+#include "pointwise.h"
+
+#include <cctype>
+#include <cstring>
+
+#include "op_util.h"
+
+namespace dlcore::ops::pointwise {
+namespace {
+
+// What the op table says of each op at run time (expanded from the generated list).
+struct OpInfo {
+  const char* name;
+  int arity;
+  DTypeClass dtypes;
+  bool bool_output;
+  bool differentiable;
+  unsigned saved_inputs;      // bit k: the backward functor reads input k
+  bool saves_result;
+  unsigned condition_inputs;  // bit k: input k is a bool mask outside promotion
+};
+constexpr OpInfo kOps[] = {
+#define DLCORE_POINTWISE_OP(Functor, name, arity, dtypes, bool_output, differentiable, saved, result, cond) \
+  {#name, arity, dtypes, bool_output, differentiable, saved, result, cond},
+#include "dlcore/pointwise_ops.inc"
+#undef DLCORE_POINTWISE_OP
+};
+static_assert(sizeof(kOps) / sizeof(kOps[0]) == kPointwiseOpCount);
+
+const OpInfo& info(PointwiseOp op) { return kOps[static_cast<int>(op)]; }
+bool is_condition(const OpInfo& op, size_t k) { return (op.condition_inputs >> k) & 1u; }
+
+Scalar wrapped_value(const Tensor& t) {
+  return visit_dtype(t.dtype(), [&](auto tag) -> Scalar {
+    using T = typename decltype(tag)::type;
+    const T v = *static_cast<const T*>(t.raw_data());
+    if constexpr (std::is_same_v<T, bool>) return Scalar(v);
+    else if constexpr (std::is_integral_v<T>) return Scalar(static_cast<int64_t>(v));
+    else return Scalar(static_cast<double>(static_cast<opmath_t<T>>(v)));
+  });
+}
+
+struct Plan {
+  DType compute;  // what the kernel computes in (the promoted dtype, float for float-only ops)
+  DType output;
+  Device device;  // of the non-number inputs
+  Shape shape;    // the broadcast shape
+};
+
+Plan plan(const OpInfo& op, const std::vector<Tensor>& inputs) {
+  ResultType result;
+  const Tensor* on_device = nullptr;
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    const Tensor& t = inputs[k];
+    if (!t.defined()) throw ValueError(std::string(op.name) + ": argument " + std::to_string(k) + " is undefined (None)");
+    if (!t.is_wrapped_number()) {
+      if (on_device && t.device() != on_device->device())
+        throw std::runtime_error(std::string(op.name) + ": expected all tensors to be on the same device, but found " +
+                                 on_device->describe() + " and " + t.describe());
+      if (!on_device) on_device = &t;
+    }
+    if (is_condition(op, k)) {
+      if (t.dtype() != DType::Bool)
+        throw ValueError(std::string(op.name) + ": expected condition to be a bool tensor, got " + t.describe());
+      continue;
+    }
+    result.add(t.dtype(), t.is_wrapped_number() ? OperandKind::Number
+                          : t.dim() == 0       ? OperandKind::ZeroDimTensor
+                                               : OperandKind::Tensor);
+  }
+  Plan p;
+  p.compute = result.result();
+  if (op.dtypes == DTypeClass::Float && !is_floating(p.compute)) p.compute = DType::Float32;  // exp(int) is float
+  if (op.dtypes == DTypeClass::Numeric && p.compute == DType::Bool)
+    throw ValueError(std::string(op.name) + ": not supported for bool tensors; convert them with .int() or .float()");
+  p.output = op.bool_output ? DType::Bool : p.compute;
+  p.device = on_device ? on_device->device() : Device::cpu();
+  for (const Tensor& t : inputs) p.shape = broadcast(p.shape, t.shape(), op.name).out_shape;
+  return p;
+}
+
+// The gradient of every table op: one backward kernel per input that needs a gradient, then the
+// sum back over the dimensions that input was broadcast along.
+struct PointwiseBackward : Node {
+  PointwiseOp op;
+  PointwiseArgs args;
+  DType compute;
+  Shape out_shape;
+  std::vector<Tensor> inputs;  // in the compute dtype; undefined where the backward never reads it
+  std::vector<Shape> input_shapes;
+  std::vector<bool> needs_grad;
+  Tensor result;
+
+  std::vector<Tensor> apply(const Tensor& g_in) override {
+    const OpInfo& o = info(op);
+    const Tensor g = g_in.dtype() == compute ? g_in : to_dtype(g_in, compute);
+    std::vector<Tensor> grads(inputs.size());
+    for (size_t k = 0; k < inputs.size(); ++k) {
+      if (!needs_grad[k]) continue;
+      Tensor gx = Tensor::empty(out_shape, compute, g.device());
+      if (gx.numel() > 0) {
+        std::vector<Operand> operands{{gx, compute}, {g, compute}};
+        for (size_t j = 0; j < inputs.size(); ++j)
+          operands.push_back(inputs[j].defined() ? Operand{inputs[j], is_condition(o, j) ? DType::Bool : compute}
+                                                 : Operand{g, compute});
+        operands.push_back(result.defined() ? Operand{result, compute} : Operand{g, compute});
+        const PointwiseIter it = make_iter(out_shape, operands);
+        DLCORE_DISPATCH(g.device(), pointwise_backward, op, static_cast<int>(k), compute, it, args);
+      }
+      grads[k] = sum_to_shape(gx, input_shapes[k]);
+    }
+    return grads;
+  }
+  std::string name() const override {
+    std::string n = info(op).name;  // relu -> ReluBackward, leaky_relu -> LeakyReluBackward
+    std::string out;
+    bool upper = true;
+    for (char c : n) {
+      if (c == '_') { upper = true; continue; }
+      out += upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
+      upper = false;
+    }
+    return out + "Backward";
+  }
+  bool release_saved() override {
+    bool any = result.defined();
+    for (Tensor& t : inputs) {
+      any = any || t.defined();
+      t = Tensor();
+    }
+    result = Tensor();
+    return any;
+  }
+};
+
+// Inputs converted to the compute dtype (through to_dtype, so gradients convert back); wrapped
+// numbers and conditions stay as they are.
+std::vector<Tensor> converted(const OpInfo& op, const std::vector<Tensor>& inputs, DType compute) {
+  std::vector<Tensor> out(inputs);
+  for (size_t k = 0; k < out.size(); ++k)
+    if (!is_condition(op, k) && !out[k].is_wrapped_number() && out[k].dtype() != compute) out[k] = to_dtype(out[k], compute);
+  return out;
+}
+
+void record_backward(PointwiseOp op, const OpInfo& o, const PointwiseArgs& args, const Plan& p,
+                     const std::vector<Tensor>& inputs, const Tensor& out_in) {
+  if (!o.differentiable || !GradMode::is_enabled()) return;
+  bool any = false;
+  for (size_t k = 0; k < inputs.size(); ++k) any = any || (!is_condition(o, k) && inputs[k].requires_grad());
+  if (!any) return;
+  auto node = std::make_shared<PointwiseBackward>();
+  node->op = op;
+  node->args = args;
+  node->compute = p.compute;
+  node->out_shape = p.shape;
+  node->inputs.resize(inputs.size());
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    node->input_shapes.push_back(inputs[k].shape());
+    node->needs_grad.push_back(!is_condition(o, k) && inputs[k].requires_grad());
+    if ((o.saved_inputs >> k) & 1u) node->save(node->inputs[k], inputs[k]);
+  }
+  Tensor out = out_in;
+  if (o.saves_result) node->save(node->result, out);
+  node->next_edges.clear();
+  for (const Tensor& t : inputs) node->next_edges.push_back(autograd::gradient_edge(t));
+  out.impl()->grad_fn = node;
+  out.impl()->requires_grad = true;
+}
+
+}  // namespace
+
+PointwiseIter make_iter(const Shape& shape, const std::vector<Operand>& operands) {
+  const int nd = static_cast<int>(shape.size());
+  if (nd > kMaxDims) throw ValueError("pointwise: more than " + std::to_string(kMaxDims) + " dimensions in " + shape_str(shape));
+  if (operands.size() > static_cast<size_t>(kMaxOperands)) throw std::logic_error("pointwise: too many operands");
+  // Element strides of each operand against the full shape (0 along broadcast dimensions).
+  int64_t strides[kMaxOperands][kMaxDims];
+  PointwiseIter it;
+  it.noperands = static_cast<int>(operands.size());
+  for (int k = 0; k < it.noperands; ++k) {
+    const Tensor& t = operands[k].tensor;
+    const int offset = nd - static_cast<int>(t.dim());
+    for (int d = 0; d < nd; ++d) {
+      const int td = d - offset;
+      strides[k][d] = (td < 0 || t.shape()[td] == 1) ? 0 : t.strides()[td];
+    }
+    if (t.is_wrapped_number()) {
+      it.is_scalar[k] = true;
+      wrapped_value(t).write_as(operands[k].dtype, it.scalar[k]);
+    } else {
+      if (t.dtype() != operands[k].dtype)
+        throw std::logic_error("pointwise: operand " + std::to_string(k) + " is " + t.describe() + ", expected " +
+                               dtype_name(operands[k].dtype));
+      it.data[k] = t.raw_data();
+    }
+  }
+  // Coalesce: drop size-1 dimensions and merge a dimension into the next inner one when every
+  // operand steps through both as one (the only place dimensions are coalesced).
+  for (int d = 0; d < nd; ++d) {
+    if (shape[d] == 1) continue;
+    if (it.ndim > 0) {
+      const int last = it.ndim - 1;
+      bool mergeable = true;
+      for (int k = 0; k < it.noperands; ++k) mergeable = mergeable && it.strides[k][last] == strides[k][d] * shape[d];
+      if (mergeable) {
+        it.sizes[last] *= shape[d];
+        for (int k = 0; k < it.noperands; ++k) it.strides[k][last] = strides[k][d];
+        continue;
+      }
+    }
+    it.sizes[it.ndim] = shape[d];
+    for (int k = 0; k < it.noperands; ++k) it.strides[k][it.ndim] = strides[k][d];
+    ++it.ndim;
+  }
+  if (it.ndim == 0) {  // one element (or a 0-d result)
+    it.ndim = 1;
+    it.sizes[0] = shape_numel(shape);
+  }
+  return it;
+}
+
+Tensor compute(PointwiseOp op, std::initializer_list<Tensor> input_list, const PointwiseArgs& args) {
+  const OpInfo& o = info(op);
+  const std::vector<Tensor> given(input_list);
+  const Plan p = plan(o, given);
+  const std::vector<Tensor> inputs = converted(o, given, p.compute);
+  Tensor out = Tensor::empty(p.shape, p.output, p.device);
+  if (out.numel() > 0) {
+    std::vector<Operand> operands{{out, p.output}};
+    for (size_t k = 0; k < inputs.size(); ++k) operands.push_back({inputs[k], is_condition(o, k) ? DType::Bool : p.compute});
+    DLCORE_DISPATCH(p.device, pointwise_forward, op, p.compute, make_iter(p.shape, operands), args);
+  }
+  record_backward(op, o, args, p, inputs, out);
+  return out;
+}
+
+Tensor compute_into(const Tensor& self, PointwiseOp op, std::initializer_list<Tensor> input_list,
+                    const PointwiseArgs& args) {
+  const OpInfo& o = info(op);
+  const std::vector<Tensor> given(input_list);
+  const Plan p = plan(o, given);
+  const std::string name = std::string(o.name) + "_";
+  if (GradMode::is_enabled() && self.requires_grad())
+    throw ValueError(name + ": cannot modify " + self.describe() +
+                     " in place: it requires grad and autograd does not record in-place changes; "
+                     "do it under dl.no_grad() or use the out-of-place op");
+  if (p.shape != self.shape())
+    throw ValueError(name + ": output with shape " + shape_str(self.shape()) +
+                     " doesn't match the broadcast shape " + shape_str(p.shape));
+  // PyTorch's can_cast: no float result into an integer tensor, no non-bool into a bool one.
+  if ((is_floating(p.output) && !is_floating(self.dtype())) || (self.dtype() == DType::Bool && p.output != DType::Bool))
+    throw ValueError(name + ": result type " + dtype_name(p.output) + " can't be cast to the desired output type " +
+                     dtype_name(self.dtype()));
+  if (self.numel() == 0) return self;
+  const std::vector<Tensor> inputs = converted(o, given, p.compute);
+  // The kernel writes self directly when its dtype is the result's; otherwise the result is
+  // computed apart and converted into self.
+  Tensor out = p.output == self.dtype() ? self : Tensor::empty(p.shape, p.output, p.device);
+  std::vector<Operand> operands{{out, p.output}};
+  for (size_t k = 0; k < inputs.size(); ++k) operands.push_back({inputs[k], is_condition(o, k) ? DType::Bool : p.compute});
+  DLCORE_DISPATCH(p.device, pointwise_forward, op, p.compute, make_iter(p.shape, operands), args);
+  if (!out.same(self)) {
+    DLCORE_DISPATCH(p.device, cast, p.output, self.dtype(), make_iter(p.shape, {{self, self.dtype()}, {out, p.output}}));
+  }
+  self.bump_version();
+  return self;
+}
+
+}  // namespace dlcore::ops::pointwise
+
+namespace dlcore::ops {
+namespace {
+struct AffineBackward : Node {
+  float scale;
+  std::vector<Tensor> apply(const Tensor& g) override { return {affine(g, scale, 0.0f)}; }
+  std::string name() const override { return "AffineBackward"; }
+};
+
+struct ToDtypeBackward : Node {
+  DType input_dtype;
+  std::vector<Tensor> apply(const Tensor& g) override { return {to_dtype(g, input_dtype)}; }
+  std::string name() const override { return "ToCopyBackward"; }
+};
+}  // namespace
+
+Tensor affine(const Tensor& x, float scale, float shift) {
+  check_float(x, "affine", "input");
+  Tensor out = Tensor::empty(x.shape(), DType::Float32, x.device());
+  if (out.numel() > 0) {
+    Tensor xc = x.contiguous();
+    DLCORE_DISPATCH(x.device(), scale_shift, out.data<float>(), xc.data<float>(), scale, shift, out.numel());
+  }
+  if (autograd::any_requires_grad({&x})) {
+    auto node = std::make_shared<AffineBackward>();
+    node->scale = scale;
+    autograd::record(node, {&x}, out);
+  }
+  return out;
+}
+
+Tensor to_dtype(const Tensor& x, DType dtype) {
+  check_defined(x, "to", "input");
+  if (x.dtype() == dtype) return x;
+  if (x.requires_grad() && GradMode::is_enabled() && !is_floating(dtype))
+    throw ValueError("to: cannot convert " + x.describe() + ", which requires grad, to " + dtype_name(dtype) +
+                     " (only floating point tensors carry gradients); detach() it first");
+  Tensor out = Tensor::empty(x.shape(), dtype, x.device());
+  if (out.numel() > 0)
+    DLCORE_DISPATCH(x.device(), cast, x.dtype(), dtype, pointwise::make_iter(x.shape(), {{out, dtype}, {x, x.dtype()}}));
+  if (autograd::any_requires_grad({&x})) {
+    auto node = std::make_shared<ToDtypeBackward>();
+    node->input_dtype = x.dtype();
+    autograd::record(node, {&x}, out);
+  }
+  return out;
+}
+
+}  // namespace dlcore::ops
