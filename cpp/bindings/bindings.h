@@ -18,9 +18,14 @@ struct Parameter : Tensor {
 // CPU tensors), copied into new storage. Floats become float32, integers int64, uint8 stays uint8.
 Tensor tensor_from_python(const py::handle& value, const char* op);
 
+// A Python object that C++ may copy freely and drop from any thread: the last copy releases it with
+// the GIL held. Hooks and module hook state hold Python callables this way.
+std::shared_ptr<py::object> keep_python_object(py::object value);
+
 void bind_tensor(py::module_& m);
 void bind_functional(py::module_& m);
 void bind_nn(py::module_& m);
+void bind_hooks(py::module_& m);  // needs Tensor bound (bind_tensor) first
 void bind_optim(py::module_& m);
 void bind_cuda(py::module_& m);
 

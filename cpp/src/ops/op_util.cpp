@@ -89,7 +89,8 @@ Tensor sum_to_shape(const Tensor& grad, const Shape& to) {
 
 Tensor spread_scalar(const Tensor& scalar, const Shape& shape, float scale) {
   Tensor filled = Tensor::full(shape, scale, scalar.device());
-  return binary(BinaryOp::Mul, filled, scalar.contiguous().view({1}));
+  // The scalar as a 0-d tensor broadcasts to exactly `shape`, including shape () itself.
+  return binary(BinaryOp::Mul, filled, scalar.contiguous().view({}));
 }
 
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {

@@ -1,6 +1,6 @@
 """``dl.nn``: modules with PyTorch's names and semantics (all implemented in C++)."""
 from .. import _C
-from . import functional, init
+from . import functional, hooks, init
 
 Parameter = _C.Parameter
 Module = _C.nn.Module
@@ -16,6 +16,7 @@ Flatten = _C.nn.Flatten
 Dropout = _C.nn.Dropout
 BatchNorm2d = _C.nn.BatchNorm2d
 CrossEntropyLoss = _C.nn.CrossEntropyLoss
+hooks.install(Module)
 
 __all__ = ["Module", "Parameter", "Sequential", "Conv2d", "Linear", "ReLU", "Sigmoid", "Tanh", "MaxPool2d",
-           "AvgPool2d", "Flatten", "Dropout", "BatchNorm2d", "CrossEntropyLoss", "functional", "init"]
+           "AvgPool2d", "Flatten", "Dropout", "BatchNorm2d", "CrossEntropyLoss", "functional", "init", "hooks"]
