@@ -191,9 +191,12 @@ TEST(TensorCopies, ItemReadsEveryDTypeAndViewOffsets) {
   expect_value_error([] { Tensor::zeros({2}).item(); }, "item");
 }
 
-TEST(TensorCopies, SetGradChecksTheShape) {
+// PyTorch raises RuntimeError for these (backward would accumulate into a mismatched or aliased .grad).
+TEST(TensorCopies, SetGradChecksShapeDtypeAndAliasing) {
   Tensor x = Tensor::zeros({3});
-  expect_value_error([&] { x.set_grad(Tensor::zeros({4})); }, "grad");
+  EXPECT_THROW(x.set_grad(Tensor::zeros({4})), std::runtime_error);
+  EXPECT_THROW(x.set_grad(Tensor::zeros({3}, DType::Int64)), std::runtime_error);
+  EXPECT_THROW(x.set_grad(x), std::runtime_error);
   x.set_grad(Tensor::full({3}, 1.0f));
   EXPECT_EQ(values_of(x.grad()), (std::vector<float>{1, 1, 1}));
 }

@@ -24,9 +24,14 @@ Tensor tensor_operand(const py::handle& value, const char* op);
 // The op table's surfaces (generated from cpp/op_table.py: bindings_generated.cpp).
 void bind_generated_ops(py::module_& m, py::module_& functional, py::class_<Tensor>& tensor);
 
+// A Python object that C++ may copy freely and drop from any thread: the last copy releases it with
+// the GIL held. Hooks and module hook state hold Python callables this way.
+std::shared_ptr<py::object> keep_python_object(py::object value);
+
 void bind_tensor(py::module_& m);
 void bind_functional(py::module_& m);
 void bind_nn(py::module_& m);
+void bind_hooks(py::module_& m);  // needs Tensor bound (bind_tensor) first
 void bind_optim(py::module_& m);
 void bind_cuda(py::module_& m);
 

@@ -18,6 +18,7 @@ PYBIND11_MODULE(_C, m) {
   dlcore::bindings::bind_generated_ops(m, functional, tensor);
   auto nn = m.def_submodule("nn", "Modules");
   dlcore::bindings::bind_nn(nn);
+  dlcore::bindings::bind_hooks(m);
   auto optim = m.def_submodule("optim", "Optimizers");
   dlcore::bindings::bind_optim(optim);
   auto cuda = m.def_submodule("cuda", "CUDA device management");

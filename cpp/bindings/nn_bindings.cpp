@@ -94,6 +94,25 @@ py::list named_modules(const std::shared_ptr<Module>& root, const std::string& p
   return out;
 }
 
+// Module hooks (dlcore.nn.hooks, torch's call order) run only for modules that have some; the state
+// lives on the C++ module (Module::binding_hooks) so it survives the Python wrapper it was set through.
+py::object call_module(py::object self, py::args args, py::kwargs kwargs) {
+  if (!self.cast<Module&>().binding_hooks) return self.attr("forward")(*args, **kwargs);
+  return py::module_::import("dlcore.nn.hooks").attr("call_with_hooks")(self, args, kwargs);
+}
+
+py::object module_hooks(const Module& mod) {
+  return mod.binding_hooks ? *std::static_pointer_cast<py::object>(mod.binding_hooks) : py::none();
+}
+
+// Sequential::forward calls its children's forward in C++; when one of them (at any depth of nested
+// Sequentials) has hooks, the children are called through __call__ instead, so the hooks run.
+bool hooks_below(const Module& mod) {
+  for (auto& [name, child] : mod.named_children())
+    if (child->binding_hooks || hooks_below(*child)) return true;
+  return false;
+}
+
 Device device_arg(const py::object& d) {
   if (py::isinstance<Device>(d)) return d.cast<Device>();
   return Device::parse(py::str(d));
@@ -105,7 +124,10 @@ void bind_nn(py::module_& m) {
   py::classh<Module, PyModule>(m, "Module", py::dynamic_attr(), "Base class of all layers; subclass it and define forward.")
       .def(py::init<>())
       .def("forward", &Module::forward, "input"_a)
-      .def("__call__", [](py::object self, py::args args, py::kwargs kwargs) { return self.attr("forward")(*args, **kwargs); })
+      .def("__call__", &call_module)
+      .def_property("_hooks", &module_hooks, [](Module& mod, py::object hooks) {
+        mod.binding_hooks = hooks.is_none() ? nullptr : keep_python_object(std::move(hooks));
+      })
       .def("__setattr__", &module_setattr)
       .def("__getattr__", &module_getattr)
       .def("__delattr__", [](py::object self, const std::string& name) {
@@ -246,6 +268,12 @@ void bind_nn(py::module_& m) {
         self.cast<nn::Sequential&>().append(mod);
         return self;
       })
+      .def("forward", [](py::object self, py::object x) -> py::object {
+        auto& seq = self.cast<nn::Sequential&>();
+        if (!hooks_below(seq)) return py::cast(seq.forward(x.cast<Tensor>()));
+        for (auto& e : seq.named_children()) x = py::cast(e.second)(x);
+        return x;
+      }, "input"_a)
       .def("__len__", &nn::Sequential::size)
       .def("__getitem__", [](const nn::Sequential& seq, int64_t i) {
         int64_t n = static_cast<int64_t>(seq.size());

@@ -287,7 +287,12 @@ void bind_tensor(py::module_& m) {
       .def_property("grad", [](const Tensor& x) -> py::object {
         Tensor g = x.grad();
         return g.defined() ? py::cast(g) : py::none();
-      }, [](Tensor& x, py::object g) { x.set_grad(g.is_none() ? Tensor() : g.cast<Tensor>()); })
+      }, [](Tensor& x, py::object g) {
+        if (!g.is_none() && !py::isinstance<Tensor>(g))
+          throw py::type_error("assigned grad expected to be a Tensor or None but got grad of type " +
+                               std::string(py::str(py::type::of(g).attr("__name__"))));
+        x.set_grad(g.is_none() ? Tensor() : g.cast<Tensor>());
+      })
       .def_property_readonly("grad_fn", [](const Tensor& x) -> py::object {
         return x.grad_fn() ? py::cast(x.grad_fn()) : py::none();
       })

@@ -2,6 +2,7 @@
 // backward() walks the graph from a root in dependency order and accumulates into leaves' .grad.
 // Every Node has one output (all dlcore ops return one tensor), which keeps the engine simple.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@ namespace dlcore {
 
 struct Edge {
   std::shared_ptr<Node> fn;  // null: this input needs no gradient
+  Shape input_shape;         // the shape the gradient sent along this edge must have
 };
 
 struct Node {
@@ -32,6 +34,9 @@ struct Node {
   void check_saved_versions() const;  // throws std::runtime_error naming the node and the tensor
   std::vector<Edge> next_edges;
   bool released = false;
+  // The gradient hooks of the tensor this node produced (Tensor::register_hook on a non-leaf): the
+  // engine runs them on the incoming gradient before apply().
+  std::shared_ptr<GradHookList> output_grad_hooks;
 
  private:
   struct SavedVersion {
@@ -76,6 +81,14 @@ void record(const std::shared_ptr<Node>& node, std::initializer_list<const Tenso
             Tensor& output);
 // Runs the backward pass from root with its gradient.
 void run_backward(const Tensor& root, const Tensor& grad_root, bool retain_graph);
+
+// Sees the gradients w.r.t. a group of tensors together (undefined where none arrived) and may return
+// replacements, one per tensor (undefined: none), or an empty vector to keep them.
+using GroupGradHook = std::function<std::vector<Tensor>(const std::vector<Tensor>& grads)>;
+// Returns aliases of `tensors` (same storage; those that don't require grad are returned as they are)
+// whose gradients, once all of them are computed in a backward pass, are passed to `hook` before they
+// flow on to `tensors`. Module backward hooks are built on it (torch's BackwardHookFunction).
+std::vector<Tensor> hook_group_gradients(const std::vector<Tensor>& tensors, GroupGradHook hook);
 
 }  // namespace autograd
 }  // namespace dlcore

@@ -51,6 +51,10 @@ class Module {
   std::pair<std::vector<std::string>, std::vector<std::string>> load_state_dict(const NamedTensors& state,
                                                                                bool strict = true);
 
+  // The Python bindings' forward/backward hooks of this module (opaque here). Kept on the C++ object
+  // so hooks registered through one Python wrapper of a module held by a container outlive it.
+  std::shared_ptr<void> binding_hooks;
+
  protected:
   bool training_ = true;
 

@@ -3,6 +3,7 @@
 // here too, because every op needs them to record the graph (see autograd.h).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -45,6 +46,55 @@ struct Storage {
 
 struct Node;
 struct TensorImpl;
+class Tensor;
+
+// ---- autograd hooks (run by the backward engine, see autograd.h) ----
+// A gradient hook sees the gradient w.r.t. a tensor during backward and may return a replacement of
+// the same shape, dtype and device; an undefined Tensor keeps the gradient it was given.
+using GradHook = std::function<Tensor(const Tensor& grad)>;
+// A post-accumulate hook sees a leaf right after backward has accumulated into its .grad.
+using PostAccumulateGradHook = std::function<void(const Tensor& leaf)>;
+
+// What a HookHandle removes its hook from.
+struct HookRegistry {
+  virtual ~HookRegistry() = default;
+  virtual void remove(uint64_t id) = 0;
+};
+
+// Hooks in registration order, each under the id its HookHandle removes it by.
+template <typename Hook>
+struct HookList : HookRegistry {
+  std::vector<std::pair<uint64_t, Hook>> hooks;
+  void remove(uint64_t id) override {
+    for (auto it = hooks.begin(); it != hooks.end(); ++it)
+      if (it->first == id) {
+        hooks.erase(it);
+        return;
+      }
+  }
+};
+
+// The gradient hooks of one tensor. retain_grad_hook (Tensor::retain_grad) runs after the others,
+// whatever the registration order, as in PyTorch.
+struct GradHookList : HookList<GradHook> {
+  GradHook retain_grad_hook;
+  // Runs the hooks in order, each on the previous one's result; throws std::runtime_error when a
+  // hook returns a gradient of another shape, dtype or device.
+  Tensor run(const Tensor& grad) const;
+};
+
+// Returned by the register_*hook functions; remove() is idempotent and harmless once the tensor is gone.
+class HookHandle {
+ public:
+  HookHandle(std::weak_ptr<HookRegistry> registry, uint64_t id) : registry_(std::move(registry)), id_(id) {}
+  uint64_t id() const { return id_; }
+  void remove() const;
+
+ private:
+  std::weak_ptr<HookRegistry> registry_;
+  uint64_t id_;
+};
+uint64_t next_hook_id();  // unique across all hook lists, like torch's RemovableHandle.id
 
 class Tensor {
  public:
@@ -99,6 +149,14 @@ class Tensor {
   const std::shared_ptr<Node>& grad_fn() const;
   Tensor detach() const;                          // shares storage, no history
   void backward(const Tensor& gradient = Tensor(), bool retain_graph = false) const;
+  // Hooks (PyTorch's semantics): on a non-leaf, gradient hooks run on the gradient w.r.t. this tensor
+  // before it flows into grad_fn; on a leaf, before it is accumulated into .grad. Both need
+  // requires_grad; post-accumulate hooks need a leaf. Throw std::runtime_error otherwise.
+  HookHandle register_hook(GradHook hook) const;
+  HookHandle register_post_accumulate_grad_hook(PostAccumulateGradHook hook) const;
+  // Non-leaves: keep the gradient in .grad during backward (a no-op on leaves).
+  void retain_grad() const;
+  bool retains_grad() const;
 
   Scalar item() const;                            // single-element tensors, exact; waits for the device
   const std::shared_ptr<TensorImpl>& impl() const { return impl_; }
@@ -119,6 +177,9 @@ struct TensorImpl {
   Tensor grad;
   std::shared_ptr<Node> grad_fn;           // the op that produced this tensor; null for leaves
   std::weak_ptr<Node> grad_accumulator;    // leaves: the AccumulateGrad node, created on demand
+  // Created by the first register_hook/retain_grad; a non-leaf's grad_fn shares it (Node::output_grad_hooks).
+  std::shared_ptr<GradHookList> grad_hooks;
+  std::shared_ptr<HookList<PostAccumulateGradHook>> post_accumulate_grad_hooks;  // leaves only
 };
 
 Shape contiguous_strides(const Shape& shape);

@@ -66,17 +66,29 @@ void GradMode::set_enabled(bool enabled) { grad_mode_enabled = enabled; }
 std::vector<Tensor> AccumulateGrad::apply(const Tensor& grad_output) {
   auto impl = leaf.lock();
   if (!impl) return {};
+  Tensor replaced;  // set only when a hook returned a new gradient, so grad_output's owners stay countable
+  if (impl->grad_hooks) {
+    replaced = impl->grad_hooks->run(grad_output);
+    if (replaced.same(grad_output)) replaced = Tensor();
+  }
+  const Tensor& incoming = replaced.defined() ? replaced : grad_output;
   Tensor& g = impl->grad;
   if (!g.defined()) {
-    // The engine's reference is the only one to a gradient computed for this leaf alone (a fresh,
-    // dense buffer that no node saved and no view shares): adopt it, as torch does, instead of
-    // paying a copy per parameter per step. Otherwise it may be shared, so .grad gets its own copy.
-    const bool sole_owner = grad_output.impl().use_count() == 1 && grad_output.storage().use_count() == 1 &&
-                            grad_output.is_contiguous() && grad_output.storage_offset() == 0 &&
-                            grad_output.shape() == impl->shape;
-    g = sole_owner ? grad_output : grad_output.clone();
+    // The engine's reference (or the hook's result) is the only one to a gradient computed for this
+    // leaf alone (a fresh, dense buffer that no node saved and no view shares): adopt it, as torch
+    // does, instead of paying a copy per parameter per step. Otherwise it may be shared, so .grad
+    // gets its own copy.
+    const bool sole_owner = incoming.impl().use_count() == 1 && incoming.storage().use_count() == 1 &&
+                            incoming.is_contiguous() && incoming.storage_offset() == 0 &&
+                            incoming.shape() == impl->shape;
+    g = sole_owner ? incoming : incoming.clone();
   } else {
-    ops::add_(g, grad_output);  // bumps g's version
+    ops::add_(g, incoming);  // bumps g's version
+  }
+  if (impl->post_accumulate_grad_hooks) {
+    const Tensor leaf_tensor(impl);
+    auto hooks = impl->post_accumulate_grad_hooks->hooks;  // a hook may remove itself
+    for (auto& entry : hooks) entry.second(leaf_tensor);
   }
   return {};
 }
@@ -92,14 +104,14 @@ bool any_requires_grad(std::initializer_list<const Tensor*> inputs) {
 
 Edge gradient_edge(const Tensor& t) {
   if (!t.defined() || !t.requires_grad()) return Edge{};
-  if (t.grad_fn()) return Edge{t.grad_fn()};
+  if (t.grad_fn()) return Edge{t.grad_fn(), t.shape()};
   TensorImpl& impl = *t.impl();
   auto acc = impl.grad_accumulator.lock();
   if (!acc) {
     acc = std::make_shared<AccumulateGrad>(t.impl());
     impl.grad_accumulator = acc;
   }
-  return Edge{acc};
+  return Edge{acc, t.shape()};
 }
 
 void record(const std::shared_ptr<Node>& node, std::initializer_list<const Tensor*> inputs, Tensor& output) {
@@ -162,6 +174,7 @@ void run_backward(const Tensor& root, const Tensor& grad_root_in, bool retain_gr
             "tensors after they have already been freed) at " + node->name() +
             "; specify retain_graph=True on the first backward call if you need to");
       node->check_saved_versions();
+      if (node->output_grad_hooks) grad = node->output_grad_hooks->run(grad);
       input_grads = node->apply(grad);
       if (!retain_graph && node->release_saved()) node->released = true;
     }
@@ -169,6 +182,9 @@ void run_backward(const Tensor& root, const Tensor& grad_root_in, bool retain_gr
       const Edge& e = node->next_edges[i];
       if (!e.fn) continue;
       if (i < input_grads.size() && input_grads[i].defined()) {
+        if (input_grads[i].shape() != e.input_shape)
+          throw std::runtime_error("backward: " + node->name() + " returned a gradient " + input_grads[i].describe() +
+                                   " for input " + std::to_string(i) + ", which has shape " + shape_str(e.input_shape));
         Pending& p = pending[e.fn.get()];
         accumulate(p.grad, p.owned, input_grads[i]);
       }

@@ -89,6 +89,7 @@ Tensor sum_to_shape(const Tensor& grad, const Shape& to) {
 
 Tensor spread_scalar(const Tensor& scalar, const Shape& shape, float scale) {
   Tensor filled = Tensor::full(shape, scale, scalar.dtype(), scalar.device());
+  // The scalar as a 0-d tensor broadcasts to exactly `shape`, including shape () itself.
   return mul(filled, scalar.view({}));
 }
 

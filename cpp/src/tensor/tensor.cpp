@@ -315,9 +315,22 @@ void Tensor::set_requires_grad(bool value) {
 bool Tensor::is_leaf() const { return checked(impl_).grad_fn == nullptr; }
 Tensor Tensor::grad() const { return checked(impl_).grad; }
 
+// PyTorch's checks and error type (RuntimeError): backward accumulates into .grad in place, so a
+// tensor that is its own gradient, or one of another dtype, device or shape, would corrupt it.
 void Tensor::set_grad(const Tensor& grad) {
-  if (grad.defined() && (grad.shape() != shape() || grad.device() != device()))
-    throw ValueError("grad: assigned gradient " + grad.describe() + " does not match tensor " + describe());
+  if (grad.defined()) {
+    if (grad.same(*this)) throw std::runtime_error("grad: can't assign Variable as its own grad");
+    if (grad.dtype() != dtype())
+      throw std::runtime_error("grad: attempting to assign a gradient with dtype " + dtype_name(grad.dtype()) +
+                               " to a tensor with dtype " + dtype_name(dtype()) + " (" + grad.describe() + " to " +
+                               describe() + ")");
+    if (grad.device() != device())
+      throw std::runtime_error("grad: attempting to assign a gradient on " + grad.device().str() +
+                               " to a tensor on " + device().str() + " (" + grad.describe() + " to " + describe() + ")");
+    if (grad.shape() != shape())
+      throw std::runtime_error("grad: attempting to assign a gradient of size " + shape_str(grad.shape()) +
+                               " to a tensor of size " + shape_str(shape()));
+  }
   impl_->grad = grad;
 }
 

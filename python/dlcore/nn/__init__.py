@@ -6,7 +6,7 @@ from typing import Any
 
 from .. import _C
 from .._op_table import module_ops
-from . import functional, init
+from . import functional, hooks, init
 
 Parameter = _C.Parameter
 Module = _C.nn.Module
@@ -19,9 +19,10 @@ Flatten = _C.nn.Flatten
 Dropout = _C.nn.Dropout
 BatchNorm2d = _C.nn.BatchNorm2d
 CrossEntropyLoss = _C.nn.CrossEntropyLoss
+hooks.install(Module)
 
 __all__ = ["Module", "Parameter", "Sequential", "Conv2d", "Linear", "MaxPool2d",
-           "AvgPool2d", "Flatten", "Dropout", "BatchNorm2d", "CrossEntropyLoss", "functional", "init"]
+           "AvgPool2d", "Flatten", "Dropout", "BatchNorm2d", "CrossEntropyLoss", "functional", "init", "hooks"]
 
 
 def _activation_module(class_name: str, op: dict[str, Any]) -> type:
