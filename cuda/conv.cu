@@ -6,7 +6,6 @@
 //   backward weight: gw[k, (c,r,s)] = gy[k, (n,p,q)]   x im2col^T[(n,p,q), (c,r,s)]
 // The weight gradient reduces over N*P*Q (50k for LeNet's first layer with 150 outputs), which the
 // launcher splits across blocks (split-K) and sums deterministically.
-#include <climits>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -17,6 +16,9 @@
 
 namespace dlcore::kernels::cuda {
 namespace {
+
+using ::dlcore::cuda::kMaxInt32Index;
+using ::dlcore::cuda::throw_int32_index_limit;
 
 namespace tg = ::dlcore::cuda::tiled_gemm;
 
@@ -193,12 +195,15 @@ using WeightVectorLoader = tg::VectorLoader<TILE, false>;
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
 ConvGeometry geometry(const Conv2dShape& s, const char* op_name) {
-  const int64_t largest[] = {s.N * s.C * s.H * s.W, s.N * s.K * s.P * s.Q,
-                             s.K * (s.C / s.groups) * s.R * s.S};
-  for (int64_t v : largest)
-    if (v > INT_MAX)
-      throw std::invalid_argument(std::string(op_name) +
-                                  ": tensor too large for the CUDA kernels' 32-bit indexing");
+  const int64_t tensors[] = {s.N * s.C * s.H * s.W, s.N * s.K * s.P * s.Q,
+                             s.K * (s.C / s.groups) * s.R * s.S, s.H * s.W, s.P * s.Q};
+  for (int64_t v : tensors)
+    if (v > kMaxInt32Index)
+      throw_int32_index_limit(std::string(op_name) + ": tensor of " + std::to_string(v) + " elements");
+  const int64_t parameters[] = {s.stride_h, s.stride_w, s.pad_h, s.pad_w, s.dilation_h, s.dilation_w};
+  for (int64_t v : parameters)
+    if (v > kMaxInt32Index)
+      throw_int32_index_limit(std::string(op_name) + ": stride, padding or dilation " + std::to_string(v));
   ConvGeometry g;
   g.C = static_cast<int>(s.C);
   g.H = static_cast<int>(s.H);

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <stdexcept>
+#include <string>
 
 #include "dlcore/cuda_runtime.h"
 
@@ -36,6 +38,15 @@ void end_pool();
 void release_pool(int pool);
 
 [[noreturn]] void throw_cuda_error(cudaError_t error, const char* what, const char* file, int line);
+
+// The CUDA kernels index in 32 bits where the CPU kernels take any size, so every launcher checks
+// its counts and refuses one past this limit, always the same way: a std::runtime_error (Python
+// RuntimeError) naming the op, the count and the limit.
+constexpr int64_t kMaxInt32Index = 2147483647;
+[[noreturn]] inline void throw_int32_index_limit(const std::string& op_and_count) {
+  throw std::runtime_error(op_and_count + " exceeds the CUDA kernels' 32-bit indexing limit (" +
+                           std::to_string(kMaxInt32Index) + ")");
+}
 
 // Grid for a grid-stride loop over n items: enough blocks to fill the device, never more than
 // the work needs.

@@ -1,10 +1,10 @@
 // Row-major SGEMM for the CUDA backend, C = alpha * op(A) op(B) + beta * C, on our own tiled kernel
 // (tiled_gemm.cuh; no cuBLAS). The four transpose cases differ only in how the operand slices are
 // fetched; float4 loads are used whenever the pointers and leading dimensions allow them.
-#include <climits>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "cuda_check.h"
 #include "dlcore/kernels.h"
@@ -12,6 +12,9 @@
 
 namespace dlcore::kernels::cuda {
 namespace {
+
+using ::dlcore::cuda::kMaxInt32Index;
+using ::dlcore::cuda::throw_int32_index_limit;
 
 namespace tg = ::dlcore::cuda::tiled_gemm;
 
@@ -50,10 +53,10 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alp
           const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
           int64_t ldc) {
   if (M <= 0 || N <= 0) return;
-  if (M > INT_MAX || N > INT_MAX || K > INT_MAX)
-    throw std::invalid_argument("gemm: dimensions M=" + std::to_string(M) + ", N=" +
-                                std::to_string(N) + ", K=" + std::to_string(K) +
-                                " exceed the CUDA kernel's 32-bit range");
+  const std::pair<const char*, int64_t> dimensions[] = {{"M", M}, {"N", N}, {"K", K}};
+  for (const auto& [name, value] : dimensions)
+    if (value > kMaxInt32Index)
+      throw_int32_index_limit(std::string("gemm: dimension ") + name + "=" + std::to_string(value));
   const bool vector_loads = aligned16(A) && aligned16(B) && lda % 4 == 0 && ldb % 4 == 0;
   const tg::MatrixEpilogue epilogue{C, ldc, 0, alpha, beta, aligned16(C) && ldc % 4 == 0};
   const int m = static_cast<int>(M), n = static_cast<int>(N), k = static_cast<int>(K < 0 ? 0 : K);

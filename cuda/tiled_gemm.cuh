@@ -347,8 +347,9 @@ void launch_with_tile(const typename ALoader::Source& a, const typename BLoader:
     }
   }
   if (tiles_m > 65535 || static_cast<int64_t>(groups) * problem.splits > 65535)
-    throw std::invalid_argument(std::string(op_name) + ": problem too large for one launch (M=" +
-                                std::to_string(M) + ", groups=" + std::to_string(groups) + ")");
+    throw std::runtime_error(std::string(op_name) + ": problem too large for one launch (M=" +
+                             std::to_string(M) + ", groups=" + std::to_string(groups) +
+                             ") exceeds CUDA's grid limit of 65535 blocks in y and z");
   const dim3 grid(static_cast<unsigned int>(tiles_n), static_cast<unsigned int>(tiles_m),
                   static_cast<unsigned int>(groups * problem.splits));
   if (problem.splits == 1) {

@@ -3,7 +3,9 @@
 // the same parameters on every device.
 #include <mutex>
 #include <random>
+#include <string>
 
+#include "dlcore/ops.h"
 #include "dlcore/tensor.h"
 
 namespace dlcore {
@@ -52,6 +54,7 @@ Tensor randn(const Shape& shape, Device device) {
 }
 
 Tensor arange(int64_t n, Device device) {
+  if (n < 0) throw ValueError("arange: end must be >= 0, got " + std::to_string(n));
   Tensor host = Tensor::empty({n}, DType::Float32, Device::cpu());
   float* p = host.data<float>();
   for (int64_t i = 0; i < n; ++i) p[i] = static_cast<float>(i);

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -29,10 +31,28 @@ std::string shape_str(const Shape& shape) {
   return out.str();
 }
 
+// The element count of a shape of non-negative sizes, or nullopt when it overflows int64. The
+// product of the non-zero sizes must fit as well: it is the largest contiguous stride, so a shape
+// like [0, 2^40, 2^40] (no elements, strides past int64) is refused too, as torch does.
+static std::optional<int64_t> checked_numel(const Shape& shape) {
+  int64_t nonzero = 1;
+  bool has_zero = false;
+  for (int64_t s : shape) {
+    if (s == 0) {
+      has_zero = true;
+    } else if (__builtin_mul_overflow(nonzero, s, &nonzero)) {
+      return std::nullopt;
+    }
+  }
+  return has_zero ? 0 : nonzero;
+}
+
 int64_t shape_numel(const Shape& shape) {
-  int64_t n = 1;
-  for (int64_t s : shape) n *= s;
-  return n;
+  std::optional<int64_t> n = checked_numel(shape);
+  if (!n)
+    throw std::runtime_error("shape " + shape_str(shape) + " has more elements than int64 can count (" +
+                             std::to_string(std::numeric_limits<int64_t>::max()) + ")");
+  return *n;
 }
 
 Shape contiguous_strides(const Shape& shape) {
@@ -55,7 +75,7 @@ Storage::Storage(size_t nbytes_, Device device_) : nbytes(nbytes_), device(devic
     // 64-byte alignment keeps every row of a packed GEMM panel on its own cache lines.
     size_t rounded = (nbytes + 63) / 64 * 64;
     data = std::aligned_alloc(64, rounded);
-    if (!data) throw std::runtime_error("out of CPU memory allocating " + std::to_string(nbytes) + " bytes");
+    if (!data) throw std::runtime_error("out of memory: cannot allocate " + std::to_string(nbytes) + " bytes on cpu");
   }
 }
 
@@ -77,8 +97,16 @@ static void check_shape(const Shape& shape, const char* where) {
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   check_shape(shape, "empty");
+  const int64_t numel = shape_numel(shape);
+  const int64_t element_size = static_cast<int64_t>(dtype_size(dtype));
+  // Bytes stay within int64 so that no size or offset arithmetic downstream (rounding to the
+  // allocator's alignment, byte offsets) can wrap.
+  if (numel > std::numeric_limits<int64_t>::max() / element_size)
+    throw std::runtime_error("cannot create a " + dtype_name(dtype) + shape_str(shape) + " tensor: " +
+                             std::to_string(numel) + " elements of " + std::to_string(element_size) +
+                             " bytes exceed " + std::to_string(std::numeric_limits<int64_t>::max()) + " bytes");
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(shape_numel(shape) * dtype_size(dtype), device);
+  impl->storage = std::make_shared<Storage>(static_cast<size_t>(numel * element_size), device);
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;
@@ -168,17 +196,23 @@ Tensor Tensor::as_strided(const Shape& shape, const Shape& strides, int64_t offs
 Tensor Tensor::view(const Shape& requested) const {
   if (!is_contiguous()) throw ValueError("view: tensor " + describe() + " is not contiguous");
   Shape shape = requested;
-  int64_t known = 1, infer = -1;
+  int64_t infer = -1;
   for (size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] == -1) {
       if (infer >= 0) throw ValueError("view: only one dimension can be -1, got " + shape_str(requested));
       infer = static_cast<int64_t>(i);
+      shape[i] = 1;
     } else if (shape[i] < 0) {
       throw ValueError("view: invalid shape " + shape_str(requested));
-    } else {
-      known *= shape[i];
     }
   }
+  // An overflowing product cannot equal this tensor's element count: an invalid shape, reported as
+  // the other invalid shapes are (reshape rewords it).
+  std::optional<int64_t> product = checked_numel(shape);
+  if (!product)
+    throw ValueError("view: shape " + shape_str(requested) + " is invalid for input of shape " +
+                     shape_str(this->shape()) + ": its element count overflows int64");
+  const int64_t known = *product;
   if (infer >= 0) {
     if (known == 0 || numel() % known != 0)
       throw ValueError("view: shape " + shape_str(requested) + " is invalid for input of shape " + shape_str(this->shape()));
