@@ -19,6 +19,7 @@ struct Parameter : Tensor {
 Tensor tensor_from_python(const py::handle& value, const char* op);
 
 void bind_tensor(py::module_& m);
+void bind_views(py::module_& m);  // after bind_tensor: adds methods to its Tensor class
 void bind_functional(py::module_& m);
 void bind_nn(py::module_& m);
 void bind_optim(py::module_& m);
