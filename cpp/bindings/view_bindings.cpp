@@ -43,7 +43,16 @@ int64_t checked_dim(const Tensor& x, int64_t dim, const char* op) {
   return dim < 0 ? dim + n : dim;
 }
 
+// A 0-D int64 tensor indexes like the int it holds (as in torch); other tensors, lists and arrays
+// are index tensors.
+bool is_int_tensor_scalar(const py::handle& item) {
+  if (!py::isinstance<Tensor>(item)) return false;
+  const Tensor t = item.cast<Tensor>();
+  return t.dim() == 0 && t.dtype() == DType::Int64;
+}
+
 bool is_index_sequence(const py::handle& item) {
+  if (is_int_tensor_scalar(item)) return false;
   return py::isinstance<Tensor>(item) || py::isinstance<py::list>(item) || py::isinstance<py::array>(item);
 }
 
@@ -77,7 +86,8 @@ Indexed apply_basic_indexing(const Tensor& x, const py::object& key) {
       ++ellipses;
     } else if (py::isinstance<py::bool_>(item)) {
       throw IndexError("__getitem__: boolean indices are not supported");
-    } else if (py::isinstance<py::slice>(item) || is_index_sequence(item) || PyIndex_Check(item.ptr())) {
+    } else if (py::isinstance<py::slice>(item) || py::isinstance<Tensor>(item) || is_index_sequence(item) ||
+               PyIndex_Check(item.ptr())) {
       ++consumed;
     } else {
       throw IndexError("__getitem__: only integers, slices (`:`), ellipsis (`...`), None and int64 tensors or lists of "
@@ -107,7 +117,9 @@ Indexed apply_basic_indexing(const Tensor& x, const py::object& key) {
       result.index = tensor_from_python(item, "__getitem__");
       result.index_dim = d++;
     } else {
-      const int64_t size = out.size(d), i = py::reinterpret_borrow<py::object>(item).cast<int64_t>();
+      const int64_t size = out.size(d);
+      const int64_t i = is_int_tensor_scalar(item) ? static_cast<int64_t>(item.cast<Tensor>().item())
+                                                   : py::reinterpret_borrow<py::object>(item).cast<int64_t>();
       if (i < -size || i >= size)
         throw IndexError("__getitem__: index " + std::to_string(i) + " is out of bounds for dimension " +
                          std::to_string(d) + " with size " + std::to_string(size));

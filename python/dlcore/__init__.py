@@ -9,7 +9,8 @@ from __future__ import annotations
 from . import _C
 from ._C import (Parameter, Tensor, arange, device, empty, from_numpy, full, get_num_threads, is_grad_enabled,
                  manual_seed, ones, rand, randn, set_grad_enabled, set_num_threads, tensor, zeros)
-from ._C import cat, chunk, concat, index_select, narrow, permute, select, split, squeeze, stack, transpose, unbind, unsqueeze
+from ._C import (ShapeError, cat, chunk, concat, index_select, narrow, permute, select, split, squeeze, stack, transpose,
+                 unbind, unsqueeze)
 from .autograd import enable_grad, no_grad
 
 float32 = _C.dtype.float32
@@ -23,5 +24,5 @@ __version__ = "0.1.0"
 __all__ = ["Tensor", "Parameter", "tensor", "from_numpy", "zeros", "ones", "empty", "full", "rand", "randn", "arange",
            "device", "manual_seed", "set_num_threads", "get_num_threads", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", "float32", "int64",
            "uint8", "cuda", "data", "nn", "optim", "save", "load"]
-__all__ += ["cat", "concat", "stack", "permute", "transpose", "unsqueeze", "squeeze", "narrow", "select", "split", "chunk",
+__all__ += ["ShapeError", "cat", "concat", "stack", "permute", "transpose", "unsqueeze", "squeeze", "narrow", "select", "split", "chunk",
             "unbind", "index_select"]

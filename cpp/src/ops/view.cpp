@@ -135,7 +135,7 @@ Tensor permute_raw(const Tensor& x, const std::vector<int64_t>& dims) {
 
 Tensor slice_raw(const Tensor& x, int64_t dim, int64_t start, int64_t length, int64_t step) {
   Shape sizes = x.shape(), strides = x.strides();
-  const int64_t offset = x.storage_offset() + (length > 0 ? start * strides[dim] : 0);
+  const int64_t offset = x.storage_offset() + start * strides[dim];
   sizes[dim] = length;
   strides[dim] *= step;
   return x.as_strided(sizes, strides, offset);
