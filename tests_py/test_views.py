@@ -54,7 +54,7 @@ VIEWS = [
     ("transpose", lambda x: x.transpose(0, 2), (2, 3, 4)),
     ("t", lambda x: x.t(), (3, 5)),
     ("t-1d", lambda x: x.t(), (4,)),
-    ("T", lambda x: x.T, (2, 3, 4)),
+    ("T", lambda x: x.T, (3, 5)),
     ("mT", lambda x: x.mT, (2, 3, 4)),
     ("unsqueeze-front", lambda x: x.unsqueeze(0), (3, 4)),
     ("unsqueeze-back", lambda x: x.unsqueeze(-1), (3, 4)),
