@@ -153,13 +153,8 @@ Tensor select_raw(const Tensor& x, int64_t dim, int64_t index) {
 
 Tensor view(const Tensor& x, const Shape& shape) {
   check_defined(x, "view", "input");
-  Shape sizes = infer_view_shape(shape, x.shape(), "view");
-  std::optional<Shape> strides = view_strides(x.shape(), x.strides(), sizes);
-  if (!strides)
-    throw ShapeError("view: size " + shape_str(shape) + " is not compatible with input of shape " +
-                     shape_str(x.shape()) + " and strides " + shape_str(x.strides()) +
-                     " (at least one dimension spans across two contiguous subspaces); use reshape(...) instead");
-  return reshaping_view(x, "ViewBackward", sizes, *strides);
+  Tensor v = x.view(shape);  // the checks and torch's stride rule live in Tensor::view
+  return reshaping_view(x, "ViewBackward", v.shape(), v.strides());
 }
 
 Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) {

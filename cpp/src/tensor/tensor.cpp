@@ -216,7 +216,7 @@ BroadcastShape copy_space(const Shape& sizes, const Shape& src_strides, const Sh
   return s;
 }
 
-// Element strides that read src as if expanded to `shape` (0 on broadcast dimensions), or throws.
+// Element strides that read src as if expanded to dst's shape (0 on broadcast dimensions), or throws.
 Shape broadcast_source_strides(const Tensor& src, const Tensor& dst) {
   const Shape& shape = dst.shape();
   const int64_t lead = static_cast<int64_t>(shape.size()) - src.dim();
