@@ -64,17 +64,20 @@ __global__ void binary_broadcast_kernel(const float* a, const float* b, float* y
   }
 }
 
+// y[offset under b_strides] = x[offset under a_strides] for every linear index of s.sizes.
 template <typename Element, typename Index>
 __global__ void strided_copy_kernel(const Element* x, Element* y, BroadcastShape s, Index n) {
   const Index step = static_cast<Index>(gridDim.x) * blockDim.x;
   for (Index i = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step) {
-    Index rest = i, offset = 0;
+    Index rest = i, x_offset = 0, y_offset = 0;
     for (int d = s.ndim - 1; d >= 0; --d) {
       const Index size = static_cast<Index>(s.sizes[d]);
-      offset += (rest % size) * static_cast<Index>(s.a_strides[d]);
+      const Index index = rest % size;
       rest /= size;
+      x_offset += index * static_cast<Index>(s.a_strides[d]);
+      y_offset += index * static_cast<Index>(s.b_strides[d]);
     }
-    y[i] = x[offset];
+    y[y_offset] = x[x_offset];
   }
 }
 
@@ -82,13 +85,15 @@ __global__ void strided_copy_kernel(const Element* x, Element* y, BroadcastShape
 __global__ void strided_copy_bytes_kernel(const unsigned char* x, unsigned char* y,
                                           BroadcastShape s, int64_t n, int64_t elem_size) {
   for (int64_t i = grid_stride_begin(); i < n; i += grid_stride_step()) {
-    int64_t rest = i, offset = 0;
+    int64_t rest = i, x_offset = 0, y_offset = 0;
     for (int d = s.ndim - 1; d >= 0; --d) {
-      offset += (rest % s.sizes[d]) * s.a_strides[d];
+      const int64_t index = rest % s.sizes[d];
       rest /= s.sizes[d];
+      x_offset += index * s.a_strides[d];
+      y_offset += index * s.b_strides[d];
     }
     for (int64_t byte = 0; byte < elem_size; ++byte)
-      y[i * elem_size + byte] = x[offset * elem_size + byte];
+      y[y_offset * elem_size + byte] = x[x_offset * elem_size + byte];
   }
 }
 
@@ -98,8 +103,9 @@ __global__ void equal_kernel(const T* a, const T* b, float* y, int64_t n) {
     y[i] = a[i] == b[i] ? 1.0f : 0.0f;
 }
 
-// Drops size-1 dimensions and merges neighbours that are contiguous in both inputs (the output
-// is always contiguous). Empty shapes become one dimension of size 0.
+// Drops size-1 dimensions and merges neighbours that are contiguous in both operands (for
+// binary_forward the inputs, its output being contiguous; for strided_copy source and
+// destination). Empty shapes become one dimension of size 0.
 BroadcastShape simplify(const BroadcastShape& s) {
   BroadcastShape out;
   for (int d = 0; d < s.ndim; ++d) {
@@ -206,10 +212,8 @@ void binary_forward(BinaryOp op, const float* a, const float* b, float* y,
 void strided_copy(const void* x, void* y, const BroadcastShape& s, int64_t elem_size) {
   const int64_t n = s.numel();
   if (n <= 0) return;
-  BroadcastShape source = s;  // only the source strides matter; keep b from blocking merges
-  for (int d = 0; d < source.ndim; ++d) source.b_strides[d] = 0;
-  const BroadcastShape simple = simplify(source);
-  if (simple.ndim == 1 && simple.a_strides[0] == 1) {
+  const BroadcastShape simple = simplify(s);
+  if (simple.ndim == 1 && simple.a_strides[0] == 1 && simple.b_strides[0] == 1) {
     ::dlcore::cuda::copy_device_to_device(y, x, static_cast<size_t>(n * elem_size));
     return;
   }

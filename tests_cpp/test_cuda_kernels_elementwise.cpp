@@ -1,6 +1,7 @@
 // Tests of the CUDA elementwise and layout kernels against the CPU backend: fills, axpy,
-// scale_shift (in place too), broadcast arithmetic in every broadcast pattern, strided copies of
-// several element sizes, and the equality kernels. Results must match exactly or to rounding.
+// scale_shift (in place too), broadcast arithmetic in every broadcast pattern, strided copies
+// between strided and broadcast views of several element sizes, and the equality kernels.
+// Results must match exactly or to rounding.
 #include <cstring>
 
 #include "cuda_test_buffers.h"
@@ -95,14 +96,16 @@ TEST(CudaKernelsElementwise, BinaryOnStridedView) {
   EXPECT_TRUE(all_close(dy.download(), y, 0.0));
 }
 
+// The CUDA copy must match the CPU one on every element of the destination buffer, including
+// those the destination's strides skip (they keep their initial values).
 template <class T>
 void check_strided_copy(const BroadcastShape& s, uint32_t seed) {
-  const int64_t source_size = extent(s, s.a_strides);
-  std::vector<T> x(source_size);
-  const auto noise = random_vector(source_size, seed, 0.0f, 100.0f);
+  const int64_t source_size = extent(s, s.a_strides), destination_size = extent(s, s.b_strides);
+  std::vector<T> x(source_size), y(destination_size);
+  const auto noise = random_vector(source_size + destination_size, seed, 0.0f, 100.0f);
   for (int64_t i = 0; i < source_size; ++i) x[i] = static_cast<T>(noise[i]);
-  DeviceBuffer<T> dx(x), dy(s.numel());
-  std::vector<T> y(s.numel());
+  for (int64_t i = 0; i < destination_size; ++i) y[i] = static_cast<T>(noise[source_size + i]);
+  DeviceBuffer<T> dx(x), dy(y);
   kernels::cuda::strided_copy(dx.get(), dy.get(), s, sizeof(T));
   kernels::cpu::strided_copy(x.data(), y.data(), s, sizeof(T));
   EXPECT_EQ(dy.download(), y) << "element size " << sizeof(T);
@@ -117,12 +120,18 @@ struct ThreeBytes {
 
 TEST(CudaKernelsElementwise, StridedCopy) {
   if (!dlcore::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
-  const BroadcastShape transpose = make_shape({5, 7, 3}, {3, 15, 1}, {0, 0, 0});  // permuted [7,5,3]
-  const BroadcastShape expand = make_shape({4, 6}, {0, 1}, {0, 0});               // broadcast row
-  const BroadcastShape slice = make_shape({3, 4}, {20, 2}, {0, 0});               // every other
-  const BroadcastShape contiguous = make_shape({2, 3, 4}, {12, 4, 1}, {0, 0, 0});
+  // Into contiguous destinations.
+  const BroadcastShape transpose = make_shape({5, 7, 3}, {3, 15, 1}, {21, 3, 1});  // permuted [7,5,3]
+  const BroadcastShape expand = make_shape({4, 6}, {0, 1}, {6, 1});                // broadcast row
+  const BroadcastShape slice = make_shape({3, 4}, {20, 2}, {4, 1});                // every other
+  const BroadcastShape contiguous = make_shape({2, 3, 4}, {12, 4, 1}, {12, 4, 1});
+  // Into strided destinations: a transposed view, every other column, a broadcast scalar into a
+  // slice (x[1:3] = value).
+  const BroadcastShape into_transpose = make_shape({7, 5, 3}, {15, 3, 1}, {3, 21, 1});
+  const BroadcastShape into_stepped = make_shape({3, 4}, {4, 1}, {16, 2});
+  const BroadcastShape scalar_into_slice = make_shape({2, 6}, {0, 0}, {6, 1});
   uint32_t seed = 1;
-  for (const BroadcastShape& s : {transpose, expand, slice, contiguous}) {
+  for (const BroadcastShape& s : {transpose, expand, slice, contiguous, into_transpose, into_stepped, scalar_into_slice}) {
     check_strided_copy<uint8_t>(s, seed++);
     check_strided_copy<int16_t>(s, seed++);
     check_strided_copy<float>(s, seed++);

@@ -1,6 +1,6 @@
 // Tests of the CPU elementwise and layout kernels against naive index arithmetic: fills, axpy,
-// broadcast binary ops in every broadcast pattern, the sum_to reduction, strided copies for
-// several element sizes, and the equality kernels.
+// broadcast binary ops in every broadcast pattern, the sum_to reduction, strided copies between
+// strided and broadcast views for several element sizes, and the equality kernels.
 #include <cstring>
 
 #include "dlcore/kernels.h"
@@ -109,34 +109,52 @@ TEST(KernelsCpuElementwise, SumToReducesBroadcastDimensions) {
   }
 }
 
+// Copies x (read through s.a_strides) into y (written through s.b_strides) and checks every
+// element of y: written ones against x, the ones no offset reaches still hold their fill value.
 template <class T>
 void check_strided_copy(const BroadcastShape& s, int64_t source_size) {
   std::vector<T> x(source_size);
   for (int64_t i = 0; i < source_size; ++i) x[i] = static_cast<T>(i * 7 + 3);
-  std::vector<T> y(s.numel());
+  const T untouched = static_cast<T>(1);
+  std::vector<T> y(extent(s, s.b_strides), untouched), expected(y.size(), untouched);
+  for (int64_t i = 0; i < s.numel(); ++i) expected[offset_of(s, i, s.b_strides)] = x[offset_of(s, i, s.a_strides)];
   kernels::cpu::strided_copy(x.data(), y.data(), s, sizeof(T));
-  for (int64_t i = 0; i < s.numel(); ++i)
-    ASSERT_EQ(y[i], x[offset_of(s, i, s.a_strides)]) << "element " << i << ", size " << sizeof(T);
+  for (size_t i = 0; i < y.size(); ++i) ASSERT_EQ(y[i], expected[i]) << "element " << i << ", size " << sizeof(T);
 }
 
 TEST(KernelsCpuElementwise, StridedCopyViews) {
-  // Transpose of a [30, 40] matrix, a sliced and stepped view, an expanded (stride 0) view.
-  const BroadcastShape transpose = make_shape({40, 30}, {1, 40}, {0, 0});
-  const BroadcastShape sliced = make_shape({5, 6, 7}, {400, 41, 3}, {0, 0, 0});
-  const BroadcastShape expanded = make_shape({9, 2, 50}, {0, 50, 1}, {0, 0, 0});
-  for (const auto& [s, size] : {std::pair{transpose, int64_t{1200}}, {sliced, int64_t{2000}},
-                                {expanded, int64_t{100}}}) {
+  // Into a contiguous destination: the transpose of a [30, 40] matrix, a sliced and stepped view,
+  // an expanded (stride 0) view.
+  const BroadcastShape transpose = make_shape({40, 30}, {1, 40}, {30, 1});
+  const BroadcastShape sliced = make_shape({5, 6, 7}, {400, 41, 3}, {42, 7, 1});
+  const BroadcastShape expanded = make_shape({9, 2, 50}, {0, 50, 1}, {100, 50, 1});
+  // Into strided destinations: a contiguous source into a transposed view, a stepped view into
+  // every third column of a wider matrix, a broadcast scalar into a slice (x[1:3] = value), and a
+  // copy whose first dimension merges with the second on both sides.
+  const BroadcastShape into_transpose = make_shape({40, 30}, {30, 1}, {1, 40});
+  const BroadcastShape into_stepped = make_shape({6, 7}, {41, 3}, {70, 3});
+  const BroadcastShape scalar_into_slice = make_shape({2, 4}, {0, 0}, {4, 1});
+  const BroadcastShape mergeable = make_shape({4, 5, 3}, {15, 3, 1}, {30, 6, 2});
+  for (const auto& [s, size] : {std::pair{transpose, int64_t{1200}}, {sliced, int64_t{2000}}, {expanded, int64_t{100}},
+                                {into_transpose, int64_t{1200}}, {into_stepped, int64_t{300}},
+                                {scalar_into_slice, int64_t{1}}, {mergeable, int64_t{60}}}) {
     check_strided_copy<float>(s, size);
     check_strided_copy<int64_t>(s, size);
     check_strided_copy<uint8_t>(s, size);
     check_strided_copy<int16_t>(s, size);
   }
   // An element size with no specialised loop (3 bytes) goes through memcpy per element.
-  std::vector<char> x(1200 * 3), y(1200 * 3);
-  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<char>(i % 251);
-  kernels::cpu::strided_copy(x.data(), y.data(), transpose, 3);
-  for (int64_t i = 0; i < transpose.numel(); ++i)
-    ASSERT_EQ(0, std::memcmp(&y[i * 3], &x[offset_of(transpose, i, transpose.a_strides) * 3], 3));
+  for (const BroadcastShape& s : {transpose, into_transpose}) {
+    std::vector<char> x(1200 * 3), y(1200 * 3);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<char>(i % 251);
+    kernels::cpu::strided_copy(x.data(), y.data(), s, 3);
+    for (int64_t i = 0; i < s.numel(); ++i)
+      ASSERT_EQ(0, std::memcmp(&y[offset_of(s, i, s.b_strides) * 3], &x[offset_of(s, i, s.a_strides) * 3], 3));
+  }
+  // An empty copy writes nothing.
+  std::vector<float> x(4, 1.0f), y(4, 2.0f);
+  kernels::cpu::strided_copy(x.data(), y.data(), make_shape({0, 4}, {4, 1}, {4, 1}), sizeof(float));
+  EXPECT_EQ(y, std::vector<float>(4, 2.0f));
 }
 
 TEST(KernelsCpuElementwise, EqualityKernels) {

@@ -121,8 +121,11 @@ TEST(TensorViews, ViewRejectsBadShapesNamingTheOp) {
   expect_value_error([&] { t.view({5, -1}); }, "view");
   expect_value_error([&] { t.view({-1, -1}); }, "only one dimension");
   expect_value_error([&] { t.view({4, 4}); }, "invalid for input of shape [2, 6]");
+  // A transpose cannot be flattened without a copy (torch's rule), but it can gain size-1 dims.
   Tensor transposed = t.as_strided({6, 2}, {1, 6}, 0);
-  expect_value_error([&] { transposed.view({12}); }, "not contiguous");
+  expect_value_error([&] { transposed.view({12}); }, "not compatible with input of shape [6, 2]");
+  EXPECT_THROW(transposed.view({12}), ShapeError);
+  EXPECT_EQ(transposed.view({6, 1, 2}).strides(), (Shape{1, 12, 6}));  // torch's strides too
 }
 
 // A [3, 4] matrix holding 0..11, the base of the strided-view tests below.
@@ -162,8 +165,28 @@ TEST(TensorCopies, CopyFromStridedSourceAndErrors) {
   EXPECT_EQ(values_of(dst), (std::vector<float>{0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11}));
   expect_value_error([&] { dst.copy_(t); }, "copy_: shape mismatch");
   expect_value_error([&] { dst.copy_(Tensor::zeros({4, 3}, DType::Int64)); }, "copy_: dtype mismatch");
-  Tensor strided_dst = t.as_strided({4, 3}, {1, 4}, 0);
-  expect_value_error([&] { strided_dst.copy_(dst); }, "not contiguous");
+  expect_value_error([&] { dst.copy_(Tensor::zeros({2, 3})); }, "must broadcast");
+}
+
+TEST(TensorCopies, CopyIntoStridedAndFromBroadcastViews) {
+  // Into the transpose of t: t becomes dst's transpose.
+  Tensor t = Tensor::zeros({3, 4});
+  Tensor dst = tensor_from(values_of(arange(12)), {4, 3});
+  const uint64_t version = t.version();
+  t.as_strided({4, 3}, {1, 4}, 0).copy_(dst);
+  EXPECT_EQ(values_of(t), (std::vector<float>{0, 3, 6, 9, 1, 4, 7, 10, 2, 5, 8, 11}));
+  EXPECT_GT(t.version(), version);
+  // A 0-D source broadcast into rows 1..2 (x[1:3] = 5), and a row broadcast into every row.
+  t.as_strided({2, 4}, {4, 1}, 4).copy_(Tensor::full({}, 5.0f));
+  EXPECT_EQ(values_of(t), (std::vector<float>{0, 3, 6, 9, 5, 5, 5, 5, 5, 5, 5, 5}));
+  t.copy_(tensor_from({1, 2, 3, 4}, {4}));
+  EXPECT_EQ(values_of(t), (std::vector<float>{1, 2, 3, 4, 1, 2, 3, 4, 1, 2, 3, 4}));
+  // Overlapping source and destination in one storage: the source is read before it is written.
+  Tensor line = tensor_from({0, 1, 2, 3, 4}, {5});
+  line.as_strided({4}, {1}, 1).copy_(line.as_strided({4}, {1}, 0));
+  EXPECT_EQ(values_of(line), (std::vector<float>{0, 0, 1, 2, 3}));
+  // An expanded destination would write one element several times.
+  EXPECT_THROW(line.as_strided({3}, {0}, 0).copy_(Tensor::zeros({3})), std::runtime_error);
 }
 
 TEST(TensorCopies, CloneOwnsItsDataAndDropsHistory) {

@@ -29,6 +29,7 @@ void bind_generated_ops(py::module_& m, py::module_& functional, py::class_<Tens
 std::shared_ptr<py::object> keep_python_object(py::object value);
 
 void bind_tensor(py::module_& m);
+void bind_views(py::module_& m);  // after bind_tensor: adds methods to its Tensor class
 void bind_functional(py::module_& m);
 void bind_nn(py::module_& m);
 void bind_hooks(py::module_& m);  // needs Tensor bound (bind_tensor) first

@@ -280,7 +280,6 @@ void bind_tensor(py::module_& m) {
       .def_property_readonly("dtype", &Tensor::dtype)
       .def_property_readonly("device", &Tensor::device)
       .def_property_readonly("is_cuda", &Tensor::is_cuda)
-      .def("is_contiguous", &Tensor::is_contiguous)
       .def_property("requires_grad", &Tensor::requires_grad, [](Tensor& x, bool v) { x.set_requires_grad(v); })
       .def("requires_grad_", [](Tensor& x, bool v) { x.set_requires_grad(v); return x; }, "requires_grad"_a = true)
       .def_property_readonly("is_leaf", &Tensor::is_leaf)
@@ -330,7 +329,6 @@ void bind_tensor(py::module_& m) {
       .def("cuda", [](const Tensor& x) { return x.to(Device::cuda()); })
       .def("cpu", [](const Tensor& x) { return x.to(Device::cpu()); })
       .def("clone", &Tensor::clone)
-      .def("contiguous", &Tensor::contiguous)
       .def("zero_", [](Tensor& x) { x.zero_(); return x; })
       .def("fill_", [](Tensor& x, const py::object& v) { x.fill_(scalar_of(v, "fill_")); return x; }, "value"_a)
       .def("copy_", [](Tensor& x, const py::object& src) {
@@ -338,8 +336,6 @@ void bind_tensor(py::module_& m) {
         x.copy_(tensor_from_python(src, "copy_"));
         return x;
       })
-      .def("reshape", [](const Tensor& x, py::args shape) { return ops::reshape(x, shape_from_args(shape)); })
-      .def("view", [](const Tensor& x, py::args shape) { return ops::reshape(x, shape_from_args(shape)); })
       .def("flatten", &ops::flatten, "start_dim"_a = 0, "end_dim"_a = -1)
       .def("sum", [](const Tensor& x) { return ops::sum(x); })
       .def("mean", [](const Tensor& x) { return ops::mean(x); })

@@ -9,6 +9,8 @@ from __future__ import annotations
 from . import _C
 from ._C import (Parameter, Tensor, arange, device, empty, from_numpy, full, get_num_threads, is_grad_enabled,
                  manual_seed, ones, rand, randn, set_grad_enabled, set_num_threads, tensor, zeros)
+from ._C import (ShapeError, cat, chunk, concat, index_select, narrow, permute, select, split, squeeze, stack, transpose,
+                 unbind, unsqueeze)
 from .autograd import enable_grad, no_grad
 
 from ._C import promote_types, result_type
@@ -39,3 +41,5 @@ for _name in names_on("dl"):
     globals()[_name] = getattr(_C, _name)
     __all__.append(_name)
 del _name
+__all__ += ["ShapeError", "cat", "concat", "stack", "permute", "transpose", "unsqueeze", "squeeze", "narrow", "select", "split", "chunk",
+            "unbind", "index_select"]

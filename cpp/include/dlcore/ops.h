@@ -74,3 +74,4 @@ std::pair<Tensor, Tensor> gather_normalize(const Tensor& images, const Tensor& l
 
 }  // namespace ops
 }  // namespace dlcore
+#include "dlcore/view_ops.h"

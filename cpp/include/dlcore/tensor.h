@@ -128,12 +128,12 @@ class Tensor {
   void* raw_data() const;
 
   // ---- views and copies ----
-  Tensor view(const Shape& shape) const;         // needs contiguous; one -1 allowed
+  Tensor view(const Shape& shape) const;         // one -1 allowed; the strides must allow it (torch's rule)
   Tensor as_strided(const Shape& shape, const Shape& strides, int64_t offset) const;
   Tensor contiguous() const;                      // self when already contiguous
   Tensor to(Device device) const;                 // self when already there
   Tensor clone() const;                           // contiguous copy, no autograd
-  void copy_(const Tensor& src);                  // same shape; across devices allowed
+  void copy_(const Tensor& src);                  // src broadcast to this (strided) view; across devices allowed
   void fill_(Scalar value);                       // any layout; value converted to the dtype
   void zero_();
   // In-place writers call this so autograd can refuse gradients computed from stale saved tensors.

@@ -32,6 +32,14 @@ int64_t normalize_dim(int64_t dim, int64_t ndim, const char* op) {
   return dim < 0 ? dim + ndim : dim;
 }
 
+int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op) {
+  const int64_t n = std::max<int64_t>(ndim, 1);
+  if (dim < -n || dim >= n)
+    throw IndexError(std::string(op) + ": dimension out of range (expected to be in range of [" + std::to_string(-n) +
+                     ", " + std::to_string(n - 1) + "], but got " + std::to_string(dim) + ")");
+  return dim < 0 ? dim + n : dim;
+}
+
 Broadcast broadcast(const Shape& a, const Shape& b, const char* op) {
   size_t nd = std::max(a.size(), b.size());
   if (nd > static_cast<size_t>(kMaxDims))

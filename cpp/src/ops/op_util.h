@@ -14,6 +14,9 @@ void check_float(const Tensor& t, const char* op, const char* name);   // define
 void check_dim(const Tensor& t, int64_t dim, const char* op, const char* name);
 void check_same_device(const Tensor& a, const Tensor& b, const char* op);
 int64_t normalize_dim(int64_t dim, int64_t ndim, const char* op);
+// The same for the view and indexing ops, which raise IndexError like torch; a 0-D tensor accepts
+// dim 0 and -1.
+int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op);
 
 // Broadcast of a against b: the output shape and the strided iteration space (coalesced).
 struct Broadcast {

@@ -1,4 +1,5 @@
-// reshape and flatten: views of contiguous tensors (a copy otherwise); the gradient is reshaped back.
+// reshape and flatten: a view when the input's strides allow one (see view_strides), a contiguous
+// copy otherwise; either way the gradient is reshaped back.
 #include "op_util.h"
 
 namespace dlcore::ops {
@@ -12,13 +13,9 @@ struct ReshapeBackward : Node {
 
 Tensor reshape(const Tensor& x, const Shape& shape) {
   check_defined(x, "reshape", "input");
-  Tensor out;
-  try {
-    out = x.contiguous().view(shape);
-  } catch (const ValueError&) {
-    throw ValueError("reshape: shape " + shape_str(shape) + " is invalid for input of shape " + shape_str(x.shape()) +
-                     " (" + std::to_string(x.numel()) + " elements)");
-  }
+  Shape sizes = infer_view_shape(shape, x.shape(), "reshape");
+  if (view_strides(x.shape(), x.strides(), sizes)) return view(x, sizes);
+  Tensor out = x.contiguous().view(sizes);
   if (autograd::any_requires_grad({&x})) {
     auto node = std::make_shared<ReshapeBackward>();
     node->input_shape = x.shape();

@@ -194,45 +194,79 @@ Tensor Tensor::as_strided(const Shape& shape, const Shape& strides, int64_t offs
 }
 
 Tensor Tensor::view(const Shape& requested) const {
-  if (!is_contiguous()) throw ValueError("view: tensor " + describe() + " is not contiguous");
-  Shape shape = requested;
-  int64_t infer = -1;
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (shape[i] == -1) {
-      if (infer >= 0) throw ValueError("view: only one dimension can be -1, got " + shape_str(requested));
-      infer = static_cast<int64_t>(i);
-      shape[i] = 1;
-    } else if (shape[i] < 0) {
-      throw ValueError("view: invalid shape " + shape_str(requested));
-    }
-  }
-  // An overflowing product cannot equal this tensor's element count: an invalid shape, reported as
-  // the other invalid shapes are (reshape rewords it).
-  std::optional<int64_t> product = checked_numel(shape);
-  if (!product)
-    throw ValueError("view: shape " + shape_str(requested) + " is invalid for input of shape " +
-                     shape_str(this->shape()) + ": its element count overflows int64");
-  const int64_t known = *product;
-  if (infer >= 0) {
-    if (known == 0 || numel() % known != 0)
-      throw ValueError("view: shape " + shape_str(requested) + " is invalid for input of shape " + shape_str(this->shape()));
-    shape[infer] = numel() / known;
-  }
-  if (shape_numel(shape) != numel())
-    throw ValueError("view: shape " + shape_str(requested) + " is invalid for input of shape " + shape_str(this->shape()));
-  return as_strided(shape, contiguous_strides(shape), storage_offset());
+  Shape shape = infer_view_shape(requested, this->shape(), "view");
+  std::optional<Shape> new_strides = view_strides(this->shape(), strides(), shape);
+  if (!new_strides)
+    throw ShapeError("view: size " + shape_str(requested) + " is not compatible with input of shape " +
+                     shape_str(this->shape()) + " and strides " + shape_str(strides()) +
+                     " (at least one dimension spans across two contiguous subspaces); use reshape(...) instead");
+  return as_strided(shape, *new_strides, storage_offset());
 }
+
+namespace {
+
+// The iteration space of a copy of `src_strides` (over the destination's sizes) into `dst_strides`:
+// size-1 dimensions dropped and neighbours that are contiguous in both merged, so that any number
+// of dimensions fits BroadcastShape unless the layouts really need more than kMaxDims.
+BroadcastShape copy_space(const Shape& sizes, const Shape& src_strides, const Shape& dst_strides, const Tensor& dst) {
+  BroadcastShape s;
+  for (size_t d = 0; d < sizes.size(); ++d) {
+    if (sizes[d] == 1) continue;
+    if (s.ndim > 0) {
+      const int last = s.ndim - 1;
+      if (s.a_strides[last] == src_strides[d] * sizes[d] && s.b_strides[last] == dst_strides[d] * sizes[d]) {
+        s.sizes[last] *= sizes[d];
+        s.a_strides[last] = src_strides[d];
+        s.b_strides[last] = dst_strides[d];
+        continue;
+      }
+    }
+    if (s.ndim == kMaxDims)
+      throw ValueError("copy_: the layouts of " + dst.describe() + " need more than " + std::to_string(kMaxDims) +
+                       " dimensions; make one side contiguous first");
+    s.sizes[s.ndim] = sizes[d];
+    s.a_strides[s.ndim] = src_strides[d];
+    s.b_strides[s.ndim] = dst_strides[d];
+    ++s.ndim;
+  }
+  if (s.ndim == 0) {  // a single element
+    s.ndim = 1;
+    s.sizes[0] = 1;
+  }
+  return s;
+}
+
+// Element strides that read src as if expanded to dst's shape (0 on broadcast dimensions), or throws.
+Shape broadcast_source_strides(const Tensor& src, const Tensor& dst) {
+  const Shape& shape = dst.shape();
+  const int64_t lead = static_cast<int64_t>(shape.size()) - src.dim();
+  Shape strides(shape.size(), 0);
+  bool ok = lead >= 0;
+  for (int64_t d = 0; ok && d < src.dim(); ++d) {
+    const int64_t have = src.shape()[d], want = shape[d + lead];
+    if (have == want) strides[d + lead] = src.strides()[d];
+    else ok = have == 1;
+  }
+  if (!ok)
+    throw ShapeError("copy_: shape mismatch, destination " + dst.describe() + " and source " + src.describe() +
+                     " (the source must broadcast to the destination's shape)");
+  return strides;
+}
+
+// The element range [first, last] a view touches in its storage.
+std::pair<int64_t, int64_t> element_span(const Shape& shape, const Shape& strides, int64_t offset) {
+  int64_t last = offset;
+  for (size_t d = 0; d < shape.size(); ++d) last += (shape[d] - 1) * strides[d];
+  return {offset, last};
+}
+
+}  // namespace
 
 Tensor Tensor::contiguous() const {
   if (is_contiguous()) return *this;
   Tensor out = empty(shape(), dtype(), device());
-  BroadcastShape s;
-  s.ndim = static_cast<int>(dim());
-  if (s.ndim > kMaxDims) throw ValueError("contiguous: more than 8 dimensions in " + describe());
-  for (int i = 0; i < s.ndim; ++i) {
-    s.sizes[i] = shape()[i];
-    s.a_strides[i] = strides()[i];
-  }
+  if (out.numel() == 0) return out;
+  BroadcastShape s = copy_space(shape(), strides(), out.strides(), out);
   DLCORE_DISPATCH(device(), strided_copy, raw_data(), out.raw_data(), s, static_cast<int64_t>(dtype_size(dtype())));
   return out;
 }
@@ -247,27 +281,56 @@ static void check_inplace_allowed(const Tensor& t, const char* op) {
                      "do it under dl.no_grad() or use an out-of-place op");
 }
 
+// Copies bytes between two dense buffers of nbytes on any pair of devices.
+static void copy_dense(void* dst, bool dst_cuda, const void* src, bool src_cuda, size_t nbytes) {
+  if (!dst_cuda && !src_cuda) {
+    std::memcpy(dst, src, nbytes);
+  } else if (dst_cuda && !src_cuda) {
+    cuda::copy_host_to_device(dst, src, nbytes);
+  } else if (!dst_cuda && src_cuda) {
+    cuda::copy_device_to_host(dst, src, nbytes);
+  } else {
+    cuda::copy_device_to_device(dst, src, nbytes);
+  }
+}
+
+// Writes src, broadcast to this tensor's shape, through this tensor's strides (any view without
+// internal overlap). Across devices the source travels as one dense block of the destination's
+// shape; a source overlapping the destination in memory is read from a copy first.
 void Tensor::copy_(const Tensor& src_in) {
   check_inplace_allowed(*this, "copy_");
-  if (src_in.shape() != shape())
-    throw ValueError("copy_: shape mismatch, destination " + describe() + " and source " + src_in.describe());
-  if (src_in.dtype() != dtype())
-    throw ValueError("copy_: dtype mismatch, destination " + describe() + " and source " + src_in.describe());
-  if (!is_contiguous()) throw ValueError("copy_: destination " + describe() + " is not contiguous");
-  Tensor src = src_in.contiguous();
-  size_t nbytes = numel() * dtype_size(dtype());
-  if (nbytes == 0) return;
-  bump_version();
-  bool dst_cuda = is_cuda(), src_cuda = src.is_cuda();
-  if (!dst_cuda && !src_cuda) {
-    std::memcpy(raw_data(), src.raw_data(), nbytes);
-  } else if (dst_cuda && !src_cuda) {
-    cuda::copy_host_to_device(raw_data(), src.raw_data(), nbytes);
-  } else if (!dst_cuda && src_cuda) {
-    cuda::copy_device_to_host(raw_data(), src.raw_data(), nbytes);
-  } else {
-    cuda::copy_device_to_device(raw_data(), src.raw_data(), nbytes);
+  if (src_in.dtype() != dtype()) {  // torch's copy_ converts: the source is cast first, on its device
+    NoGradGuard no_grad;
+    return copy_(ops::to_dtype(src_in.detach(), dtype()));
   }
+  Shape src_strides = broadcast_source_strides(src_in, *this);
+  for (int64_t d = 0; d < dim(); ++d)
+    if (strides()[d] == 0 && shape()[d] > 1)
+      throw std::runtime_error("copy_: unsupported operation: more than one element of the destination " + describe() +
+                               " refers to the same memory location (an expanded view); clone() it first");
+  if (numel() == 0) return;
+  bump_version();
+  const size_t elem = dtype_size(dtype());
+  Tensor src = src_in.as_strided(shape(), src_strides, src_in.storage_offset());
+  if (src.device() != device() || src.storage() == storage()) {
+    auto [src_first, src_last] = element_span(src.shape(), src.strides(), src.storage_offset());
+    auto [dst_first, dst_last] = element_span(shape(), strides(), storage_offset());
+    if (src.storage() == storage() && src.strides() == strides() && src_first == dst_first) return;  // copy onto itself
+    const bool overlaps = src.storage() == storage() && src_first <= dst_last && dst_first <= src_last;
+    if (src.device() != device() || overlaps) {
+      Tensor dense = empty(shape(), dtype(), src.device());
+      BroadcastShape s = copy_space(shape(), src.strides(), dense.strides(), dense);
+      DLCORE_DISPATCH(src.device(), strided_copy, src.raw_data(), dense.raw_data(), s, static_cast<int64_t>(elem));
+      if (is_contiguous()) return copy_dense(raw_data(), is_cuda(), dense.raw_data(), dense.is_cuda(), numel() * elem);
+      src = dense.to(device());
+    }
+  }
+  if (is_contiguous() && src.is_contiguous()) {
+    copy_dense(raw_data(), is_cuda(), src.raw_data(), src.is_cuda(), numel() * elem);
+    return;
+  }
+  BroadcastShape s = copy_space(shape(), src.strides(), strides(), *this);
+  DLCORE_DISPATCH(device(), strided_copy, src.raw_data(), raw_data(), s, static_cast<int64_t>(elem));
 }
 
 Tensor Tensor::to(Device target) const {
@@ -308,7 +371,7 @@ uint64_t Tensor::version() const { return impl_->storage->version; }
 
 void Tensor::zero_() {
   check_inplace_allowed(*this, "zero_");
-  if (!is_contiguous()) throw ValueError("zero_: tensor " + describe() + " is not contiguous");
+  if (!is_contiguous()) return fill_(0);  // a strided view: the fill kernel walks its strides
   size_t nbytes = numel() * dtype_size(dtype());
   if (nbytes == 0) return;
   bump_version();

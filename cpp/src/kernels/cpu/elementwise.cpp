@@ -1,5 +1,5 @@
 // Elementwise and layout kernels of the CPU backend: fills, axpy, broadcast binary ops, the
-// broadcast-gradient reduction sum_to, strided copies (what makes a view contiguous), comparisons.
+// broadcast-gradient reduction sum_to, strided copies between views (contiguous(), copy_ into a view, broadcast sources), comparisons.
 // Broadcast shapes are first coalesced so the innermost loop is long and usually unit-stride.
 #include <algorithm>
 #include <cstring>
@@ -119,19 +119,27 @@ void binary_typed(const float* a, const float* b, float* y, const BroadcastShape
   });
 }
 
+// One run of a strided copy: n elements from src (stride sx, 0 for a broadcast value) to dst
+// (stride sy). The contiguous and broadcast cases get their own loops so they become memcpy / fills.
+template <class T>
+void strided_copy_run(const T* src, int64_t sx, T* dst, int64_t sy, int64_t n) {
+  if (sx == 1 && sy == 1) {
+    std::memcpy(dst, src, n * sizeof(T));
+  } else if (sx == 0) {
+    const T value = *src;
+    for (int64_t i = 0; i < n; ++i) dst[i * sy] = value;
+  } else {
+    for (int64_t i = 0; i < n; ++i) dst[i * sy] = src[i * sx];
+  }
+}
+
 template <class T>
 void strided_copy_typed(const T* x, T* y, const Iteration& it, int64_t numel) {
   const int inner = it.ndim - 1;
-  const int64_t stride = it.a_strides[inner];
+  const int64_t x_stride = it.a_strides[inner], y_stride = it.b_strides[inner];
   parallel_for(numel, kParallelGrain, [&](int64_t begin, int64_t end) {
-    for_each_run(it, begin, end, [&](int64_t x_off, int64_t, int64_t linear, int64_t n) {
-      const T* src = x + x_off;
-      T* dst = y + linear;
-      if (stride == 1) {
-        std::memcpy(dst, src, n * sizeof(T));
-      } else {
-        for (int64_t i = 0; i < n; ++i) dst[i] = src[i * stride];
-      }
+    for_each_run(it, begin, end, [&](int64_t x_off, int64_t y_off, int64_t, int64_t n) {
+      strided_copy_run(x + x_off, x_stride, y + y_off, y_stride, n);
     });
   });
 }
@@ -224,11 +232,9 @@ void sum_to(DType dtype, const void* x, void* y, const BroadcastShape& s) {
 }
 
 void strided_copy(const void* x, void* y, const BroadcastShape& s, int64_t elem_size) {
-  BroadcastShape shape = s;
-  // Only x's strides matter; mirror them into b so coalescing sees one consistent operand.
-  for (int d = 0; d < s.ndim; ++d) shape.b_strides[d] = s.a_strides[d];
-  const Iteration it = coalesce(shape);
   const int64_t numel = s.numel();
+  if (numel == 0) return;
+  const Iteration it = coalesce(s);
   switch (elem_size) {
     case 1:
       return strided_copy_typed(static_cast<const uint8_t*>(x), static_cast<uint8_t*>(y), it,
@@ -248,9 +254,9 @@ void strided_copy(const void* x, void* y, const BroadcastShape& s, int64_t elem_
   const auto* src = static_cast<const char*>(x);
   auto* dst = static_cast<char*>(y);
   const int inner = it.ndim - 1;
-  for_each_run(it, 0, numel, [&](int64_t x_off, int64_t, int64_t linear, int64_t n) {
+  for_each_run(it, 0, numel, [&](int64_t x_off, int64_t y_off, int64_t, int64_t n) {
     for (int64_t i = 0; i < n; ++i)
-      std::memcpy(dst + (linear + i) * elem_size,
+      std::memcpy(dst + (y_off + i * it.b_strides[inner]) * elem_size,
                   src + (x_off + i * it.a_strides[inner]) * elem_size, elem_size);
   });
 }
