@@ -1,6 +1,6 @@
-// CUDA kernels for fills, axpy, broadcast arithmetic, strided copies and comparisons. Broadcast
-// shapes are first simplified on the host (size-1 dims dropped, contiguous dims merged) so the
-// common cases (same shape, scalar, bias-like) run with little or no index arithmetic.
+// CUDA layout kernels: fills, scale_shift and strided copies between views. Shapes are first
+// simplified on the host (size-1 dims dropped, contiguous dims merged) so the common cases run
+// with little index arithmetic. (The op table's pointwise ops have their own loop: pointwise.cu.)
 #include <climits>
 
 #include "cuda_check.h"
@@ -21,47 +21,8 @@ __global__ void fill_kernel(float* y, float value, int64_t n) {
   for (int64_t i = grid_stride_begin(); i < n; i += grid_stride_step()) y[i] = value;
 }
 
-__global__ void axpy_kernel(float* y, const float* x, float alpha, int64_t n) {
-  for (int64_t i = grid_stride_begin(); i < n; i += grid_stride_step()) y[i] += alpha * x[i];
-}
-
 __global__ void scale_shift_kernel(float* y, const float* x, float scale, float shift, int64_t n) {
   for (int64_t i = grid_stride_begin(); i < n; i += grid_stride_step()) y[i] = x[i] * scale + shift;
-}
-
-template <BinaryOp Op>
-__device__ inline float apply_binary(float a, float b) {
-  if constexpr (Op == BinaryOp::Add) return a + b;
-  if constexpr (Op == BinaryOp::Sub) return a - b;
-  if constexpr (Op == BinaryOp::Mul) return a * b;
-  // IEEE division even under --use_fast_math, so results match the CPU backend.
-  if constexpr (Op == BinaryOp::Div) return __fdiv_rn(a, b);
-}
-
-// a_step and b_step are 1 (contiguous) or 0 (a single broadcast value).
-template <BinaryOp Op>
-__global__ void binary_flat_kernel(const float* a, const float* b, float* y, int64_t n,
-                                   int64_t a_step, int64_t b_step) {
-  for (int64_t i = grid_stride_begin(); i < n; i += grid_stride_step())
-    y[i] = apply_binary<Op>(a[i * a_step], b[i * b_step]);
-}
-
-// Index is int32_t whenever every offset fits, which makes the per-element div/mod much cheaper.
-template <BinaryOp Op, typename Index>
-__global__ void binary_broadcast_kernel(const float* a, const float* b, float* y, BroadcastShape s,
-                                        Index n) {
-  const Index step = static_cast<Index>(gridDim.x) * blockDim.x;
-  for (Index i = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step) {
-    Index rest = i, a_offset = 0, b_offset = 0;
-    for (int d = s.ndim - 1; d >= 0; --d) {
-      const Index size = static_cast<Index>(s.sizes[d]);
-      const Index index = rest % size;
-      rest /= size;
-      a_offset += index * static_cast<Index>(s.a_strides[d]);
-      b_offset += index * static_cast<Index>(s.b_strides[d]);
-    }
-    y[i] = apply_binary<Op>(a[a_offset], b[b_offset]);
-  }
 }
 
 // y[offset under b_strides] = x[offset under a_strides] for every linear index of s.sizes.
@@ -97,15 +58,8 @@ __global__ void strided_copy_bytes_kernel(const unsigned char* x, unsigned char*
   }
 }
 
-template <typename T>
-__global__ void equal_kernel(const T* a, const T* b, float* y, int64_t n) {
-  for (int64_t i = grid_stride_begin(); i < n; i += grid_stride_step())
-    y[i] = a[i] == b[i] ? 1.0f : 0.0f;
-}
-
-// Drops size-1 dimensions and merges neighbours that are contiguous in both operands (for
-// binary_forward the inputs, its output being contiguous; for strided_copy source and
-// destination). Empty shapes become one dimension of size 0.
+// Drops size-1 dimensions and merges neighbours that are contiguous in both operands (strided_copy's
+// source and destination). Empty shapes become one dimension of size 0.
 BroadcastShape simplify(const BroadcastShape& s) {
   BroadcastShape out;
   for (int d = 0; d < s.ndim; ++d) {
@@ -144,23 +98,6 @@ bool fits_int32(const BroadcastShape& s, int64_t n) {
   return a_extent <= INT_MAX && b_extent <= INT_MAX;
 }
 
-template <BinaryOp Op>
-void launch_binary(const float* a, const float* b, float* y, const BroadcastShape& s, int64_t n) {
-  const unsigned int blocks = grid_stride_blocks(n, kThreads);
-  const bool flat = s.ndim == 1 && (s.a_strides[0] == 0 || s.a_strides[0] == 1) &&
-                    (s.b_strides[0] == 0 || s.b_strides[0] == 1);
-  if (flat) {
-    binary_flat_kernel<Op><<<blocks, kThreads, 0, stream()>>>(a, b, y, n, s.a_strides[0],
-                                                              s.b_strides[0]);
-  } else if (fits_int32(s, n)) {
-    binary_broadcast_kernel<Op, int32_t>
-        <<<blocks, kThreads, 0, stream()>>>(a, b, y, s, static_cast<int32_t>(n));
-  } else {
-    binary_broadcast_kernel<Op, int64_t><<<blocks, kThreads, 0, stream()>>>(a, b, y, s, n);
-  }
-  DLCORE_CUDA_CHECK_LAUNCH("binary_forward");
-}
-
 template <typename Element>
 void launch_strided_copy(const void* x, void* y, const BroadcastShape& s, int64_t n) {
   const unsigned int blocks = grid_stride_blocks(n, kThreads);
@@ -183,30 +120,11 @@ void fill(float* y, float value, int64_t n) {
   DLCORE_CUDA_CHECK_LAUNCH("fill");
 }
 
-void axpy(float* y, const float* x, float alpha, int64_t n) {
-  if (n <= 0) return;
-  axpy_kernel<<<grid_stride_blocks(n, kThreads), kThreads, 0, stream()>>>(y, x, alpha, n);
-  DLCORE_CUDA_CHECK_LAUNCH("axpy");
-}
-
 void scale_shift(float* y, const float* x, float scale, float shift, int64_t n) {
   if (n <= 0) return;
   scale_shift_kernel<<<grid_stride_blocks(n, kThreads), kThreads, 0, stream()>>>(y, x, scale,
                                                                                   shift, n);
   DLCORE_CUDA_CHECK_LAUNCH("scale_shift");
-}
-
-void binary_forward(BinaryOp op, const float* a, const float* b, float* y,
-                    const BroadcastShape& s) {
-  const int64_t n = s.numel();
-  if (n <= 0) return;
-  const BroadcastShape simple = simplify(s);
-  switch (op) {
-    case BinaryOp::Add: return launch_binary<BinaryOp::Add>(a, b, y, simple, n);
-    case BinaryOp::Sub: return launch_binary<BinaryOp::Sub>(a, b, y, simple, n);
-    case BinaryOp::Mul: return launch_binary<BinaryOp::Mul>(a, b, y, simple, n);
-    case BinaryOp::Div: return launch_binary<BinaryOp::Div>(a, b, y, simple, n);
-  }
 }
 
 void strided_copy(const void* x, void* y, const BroadcastShape& s, int64_t elem_size) {
@@ -228,18 +146,6 @@ void strided_copy(const void* x, void* y, const BroadcastShape& s, int64_t elem_
           elem_size);
       DLCORE_CUDA_CHECK_LAUNCH("strided_copy");
   }
-}
-
-void eq_int64(const int64_t* a, const int64_t* b, float* y, int64_t n) {
-  if (n <= 0) return;
-  equal_kernel<int64_t><<<grid_stride_blocks(n, kThreads), kThreads, 0, stream()>>>(a, b, y, n);
-  DLCORE_CUDA_CHECK_LAUNCH("eq_int64");
-}
-
-void eq_float(const float* a, const float* b, float* y, int64_t n) {
-  if (n <= 0) return;
-  equal_kernel<float><<<grid_stride_blocks(n, kThreads), kThreads, 0, stream()>>>(a, b, y, n);
-  DLCORE_CUDA_CHECK_LAUNCH("eq_float");
 }
 
 }  // namespace dlcore::kernels::cuda

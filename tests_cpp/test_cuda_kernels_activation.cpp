@@ -40,18 +40,5 @@ TEST(CudaKernelsActivation, Relu) {
                    kernels::cuda::relu_backward, kernels::cpu::relu_backward, 0.0, "relu");
 }
 
-TEST(CudaKernelsActivation, Sigmoid) {
-  if (!dlcore::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
-  check_activation(kernels::cuda::sigmoid_forward, kernels::cpu::sigmoid_forward,
-                   kernels::cuda::sigmoid_backward, kernels::cpu::sigmoid_backward, 2e-6,
-                   "sigmoid");
-}
-
-TEST(CudaKernelsActivation, Tanh) {
-  if (!dlcore::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
-  check_activation(kernels::cuda::tanh_forward, kernels::cpu::tanh_forward,
-                   kernels::cuda::tanh_backward, kernels::cpu::tanh_backward, 2e-6, "tanh");
-}
-
 }  // namespace
 }  // namespace dlcore

@@ -114,8 +114,8 @@ TEST(CudaKernelsReduce, SumToBroadcastGradients) {
     const auto x = random_vector(s.numel(), seed++);
     DeviceBuffer<float> dx(x), dy(std::vector<float>(y_size, 123.0f));  // overwritten
     std::vector<float> y(y_size, 123.0f);
-    kernels::cuda::sum_to(dx.get(), dy.get(), s);
-    kernels::cpu::sum_to(x.data(), y.data(), s);
+    kernels::cuda::sum_to(DType::Float32, dx.get(), dy.get(), s);
+    kernels::cpu::sum_to(DType::Float32, x.data(), y.data(), s);
     EXPECT_TRUE(all_close(dy.download(), y, 1e-5)) << "x numel " << s.numel();
   }
 }

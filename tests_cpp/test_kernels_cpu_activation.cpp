@@ -51,26 +51,6 @@ TEST(KernelsCpuActivation, ReluGradientAtZeroIsZero) {
   EXPECT_EQ(gx, (std::vector<float>{0.0f, 5.0f}));
 }
 
-TEST(KernelsCpuActivation, Sigmoid) {
-  check_activation(kernels::cpu::sigmoid_forward, kernels::cpu::sigmoid_backward,
-                   [](double v) { return 1.0 / (1.0 + std::exp(-v)); },
-                   random_vector(257, 2, -4.0f, 4.0f));
-}
-
-TEST(KernelsCpuActivation, Tanh) {
-  check_activation(kernels::cpu::tanh_forward, kernels::cpu::tanh_backward,
-                   [](double v) { return std::tanh(v); }, random_vector(257, 3, -3.0f, 3.0f));
-}
-
-TEST(KernelsCpuActivation, SaturatedInputsStayFinite) {
-  const std::vector<float> x = {-200.0f, 200.0f};
-  std::vector<float> y(2);
-  kernels::cpu::sigmoid_forward(x.data(), y.data(), 2);
-  EXPECT_EQ(y, (std::vector<float>{0.0f, 1.0f}));
-  kernels::cpu::tanh_forward(x.data(), y.data(), 2);
-  EXPECT_EQ(y, (std::vector<float>{-1.0f, 1.0f}));
-}
-
 TEST(KernelsCpuActivation, LargeInputsUseThreads) {
   const int64_t n = 1 << 18;
   const auto x = random_vector(n, 4);

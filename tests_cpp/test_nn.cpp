@@ -217,13 +217,18 @@ TEST(Sequential, ForwardComposesChildrenInOrder) {
   auto fc1 = std::make_shared<nn::Linear>(4, 5), fc2 = std::make_shared<nn::Linear>(5, 2);
   nn::Sequential seq;
   seq.append(fc1);
-  seq.append(std::make_shared<nn::ReLU>());
+  seq.append(std::make_shared<nn::Flatten>(0));  // [3, 5] -> [15]
   seq.append(fc2);
   seq.append(std::make_shared<nn::Dropout>(0.5f));
   EXPECT_EQ(seq.size(), 4u);
   seq.train(false);  // dropout off
   Tensor x = random_tensor({3, 4}, 8);
-  EXPECT_EQ(values_of(seq.forward(x)), values_of(fc2->forward(ops::relu(fc1->forward(x)))));
+  EXPECT_THROW(seq.forward(x), ValueError);  // fc2 gets [15]: the children really run in order
+  nn::Sequential ordered;
+  ordered.append(fc1);
+  ordered.append(std::make_shared<nn::Flatten>(1));
+  ordered.append(fc2);
+  EXPECT_EQ(values_of(ordered.forward(x)), values_of(fc2->forward(fc1->forward(x))));
   EXPECT_THROW(seq.append(nullptr), ValueError);
 }
 

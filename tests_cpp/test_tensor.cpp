@@ -99,9 +99,10 @@ TEST(TensorDType, TypedAccessChecksTheDType) {
   Tensor f = Tensor::zeros({2});
   expect_value_error([&] { f.data<int64_t>(); }, "Tensor::data");
   Tensor i = Tensor::zeros({2}, DType::Int64);
-  expect_value_error([&] { i.fill_(3.0f); }, "fill_");
-  expect_value_error([&] { i.set_requires_grad(true); }, "requires_grad");
-  i.fill_(0.0f);  // zero fill is dtype-agnostic
+  EXPECT_THROW(i.set_requires_grad(true), std::runtime_error);  // only floating point tensors
+  i.fill_(3.0f);  // a fill converts the value to the dtype
+  EXPECT_EQ(i.data<int64_t>()[1], 3);
+  i.fill_(0.0f);
   EXPECT_EQ(i.data<int64_t>()[1], 0);
 }
 
@@ -164,7 +165,10 @@ TEST(TensorCopies, CopyFromStridedSourceAndErrors) {
   dst.copy_(t.as_strided({4, 3}, {1, 4}, 0));
   EXPECT_EQ(values_of(dst), (std::vector<float>{0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11}));
   expect_value_error([&] { dst.copy_(t); }, "copy_: shape mismatch");
-  expect_value_error([&] { dst.copy_(Tensor::zeros({4, 3}, DType::Int64)); }, "copy_: dtype mismatch");
+  Tensor ints = Tensor::zeros({4, 3}, DType::Int64);
+  ints.fill_(7);
+  dst.copy_(ints);  // copy_ converts dtypes, as torch's does
+  EXPECT_EQ(values_of(dst), std::vector<float>(12, 7.0f));
   expect_value_error([&] { dst.copy_(Tensor::zeros({2, 3})); }, "must broadcast");
 }
 

@@ -50,8 +50,6 @@ struct PointwiseArgs {
   bool has_a = false, has_b = false;  // optional arguments (clamp's min and max)
 };
 
-enum class BinaryOp : int8_t { Add, Sub, Mul, Div };
-
 // A broadcast iteration space: sizes of the (contiguous) output and element strides of the inputs.
 struct BroadcastShape {
   int ndim = 0;

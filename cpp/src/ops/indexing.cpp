@@ -67,7 +67,7 @@ struct GatherBackward : Node {
     Tensor gx = Tensor::zeros(input_shape, g.dtype(), g.device());
     for (const Run& r : runs) {
       Tensor target = narrow(gx, dim, r.position, r.length);
-      target.copy_(binary(BinaryOp::Add, target, narrow(g, dim, r.out_start, r.length)));
+      add_(target, narrow(g, dim, r.out_start, r.length));
     }
     return {gx};
   }

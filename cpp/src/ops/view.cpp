@@ -54,7 +54,7 @@ std::optional<Shape> view_strides(const Shape& sizes, const Shape& strides, cons
 Shape infer_view_shape(const Shape& requested, const Shape& input_shape, const char* op) {
   const int64_t numel = shape_numel(input_shape);
   Shape shape = requested;
-  int64_t known = 1, infer = -1;
+  int64_t known = 1, nonzero_product = 1, infer = -1;
   auto invalid = [&] {
     return ShapeError(std::string(op) + ": shape " + shape_str(requested) + " is invalid for input of shape " +
                       shape_str(input_shape) + " (" + std::to_string(numel) + " elements)");
@@ -66,9 +66,12 @@ Shape infer_view_shape(const Shape& requested, const Shape& input_shape, const c
     } else if (shape[i] < 0) {
       throw ShapeError(std::string(op) + ": invalid shape dimension " + std::to_string(shape[i]) + " in " +
                        shape_str(requested));
-    } else if (__builtin_mul_overflow(known, shape[i], &known)) {
-      throw ShapeError(std::string(op) + ": shape " + shape_str(requested) + " is invalid for input of shape " +
-                       shape_str(input_shape) + ": its element count overflows int64");
+    } else {
+      known *= shape[i];
+      // A product past int64 (zeros aside, as shape_numel counts) can never match the input.
+      if (shape[i] != 0 && __builtin_mul_overflow(nonzero_product, shape[i], &nonzero_product))
+        throw ShapeError(std::string(op) + ": shape " + shape_str(requested) + " is invalid for input of shape " +
+                         shape_str(input_shape) + ": its element count overflows int64");
     }
   }
   if (infer >= 0) {

@@ -1,5 +1,5 @@
-// Pointwise activations of the CPU backend. Backward passes take the forward output y (not x),
-// so autograd only has to keep one tensor alive and in-place variants stay possible.
+// The ReLU epilogue of conv2d/linear without bias (with a bias it is fused into bias_add). Backward
+// takes the forward output y. (ReLU as an op of its own is a row of the op table: pointwise.cpp.)
 #include <cmath>
 
 #include "cpu_parallel.h"
@@ -25,33 +25,6 @@ void relu_backward(const float* gy, const float* y, float* gx, int64_t n) {
       const float g = gy[i];  // loaded unconditionally so the select vectorises
       gx[i] = y[i] > 0.0f ? g : 0.0f;
     }
-  });
-}
-
-void sigmoid_forward(const float* x, float* y, int64_t n) {
-  // Transcendentals are costlier per element, so a smaller grain pays for the fork.
-  parallel_for(n, kParallelGrain / 4, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) y[i] = 1.0f / (1.0f + std::exp(-x[i]));
-  });
-}
-
-void sigmoid_backward(const float* gy, const float* y, float* gx, int64_t n) {
-  parallel_for(n, kParallelGrain, [&](int64_t begin, int64_t end) {
-#pragma omp simd
-    for (int64_t i = begin; i < end; ++i) gx[i] = gy[i] * y[i] * (1.0f - y[i]);
-  });
-}
-
-void tanh_forward(const float* x, float* y, int64_t n) {
-  parallel_for(n, kParallelGrain / 4, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) y[i] = std::tanh(x[i]);
-  });
-}
-
-void tanh_backward(const float* gy, const float* y, float* gx, int64_t n) {
-  parallel_for(n, kParallelGrain, [&](int64_t begin, int64_t end) {
-#pragma omp simd
-    for (int64_t i = begin; i < end; ++i) gx[i] = gy[i] * (1.0f - y[i] * y[i]);
   });
 }
 

@@ -1,6 +1,7 @@
-// Elementwise and layout kernels of the CPU backend: fills, axpy, broadcast binary ops, the
-// broadcast-gradient reduction sum_to, strided copies between views (contiguous(), copy_ into a view, broadcast sources), comparisons.
-// Broadcast shapes are first coalesced so the innermost loop is long and usually unit-stride.
+// Layout kernels of the CPU backend: fills, scale_shift, the broadcast-gradient reduction sum_to and
+// strided copies between views (contiguous(), copy_ into a view, broadcast sources). Shapes are
+// first coalesced so the innermost loop is long and usually unit-stride. (The op table's pointwise
+// ops have their own loop: pointwise.cpp.)
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
@@ -81,44 +82,6 @@ void for_each_run(const Iteration& it, int64_t begin, int64_t end, Run&& run) {
   }
 }
 
-template <BinaryOp op>
-inline float apply(float a, float b) {
-  if constexpr (op == BinaryOp::Add) return a + b;
-  if constexpr (op == BinaryOp::Sub) return a - b;
-  if constexpr (op == BinaryOp::Mul) return a * b;
-  return a / b;
-}
-
-// One run of y = op(a, b); the unit-stride and scalar cases get their own loops so they vectorise.
-template <BinaryOp op>
-void binary_run(const float* a, int64_t sa, const float* b, int64_t sb, float* y, int64_t n) {
-  if (sa == 1 && sb == 1) {
-#pragma omp simd
-    for (int64_t i = 0; i < n; ++i) y[i] = apply<op>(a[i], b[i]);
-  } else if (sa == 1 && sb == 0) {
-    const float bv = *b;
-#pragma omp simd
-    for (int64_t i = 0; i < n; ++i) y[i] = apply<op>(a[i], bv);
-  } else if (sa == 0 && sb == 1) {
-    const float av = *a;
-#pragma omp simd
-    for (int64_t i = 0; i < n; ++i) y[i] = apply<op>(av, b[i]);
-  } else {
-    for (int64_t i = 0; i < n; ++i) y[i] = apply<op>(a[i * sa], b[i * sb]);
-  }
-}
-
-template <BinaryOp op>
-void binary_typed(const float* a, const float* b, float* y, const BroadcastShape& s) {
-  const Iteration it = coalesce(s);
-  const int inner = it.ndim - 1;
-  parallel_for(s.numel(), kParallelGrain, [&](int64_t begin, int64_t end) {
-    for_each_run(it, begin, end, [&](int64_t a_off, int64_t b_off, int64_t linear, int64_t n) {
-      binary_run<op>(a + a_off, it.a_strides[inner], b + b_off, it.b_strides[inner], y + linear, n);
-    });
-  });
-}
-
 // One run of a strided copy: n elements from src (stride sx, 0 for a broadcast value) to dst
 // (stride sy). The contiguous and broadcast cases get their own loops so they become memcpy / fills.
 template <class T>
@@ -153,28 +116,11 @@ void fill(float* y, float value, int64_t n) {
   });
 }
 
-void axpy(float* y, const float* x, float alpha, int64_t n) {
-  parallel_for(n, kParallelGrain, [&](int64_t begin, int64_t end) {
-#pragma omp simd
-    for (int64_t i = begin; i < end; ++i) y[i] += alpha * x[i];
-  });
-}
-
 void scale_shift(float* y, const float* x, float scale, float shift, int64_t n) {
   parallel_for(n, kParallelGrain, [&](int64_t begin, int64_t end) {
 #pragma omp simd
     for (int64_t i = begin; i < end; ++i) y[i] = x[i] * scale + shift;
   });
-}
-
-void binary_forward(BinaryOp op, const float* a, const float* b, float* y,
-                    const BroadcastShape& s) {
-  switch (op) {
-    case BinaryOp::Add: return binary_typed<BinaryOp::Add>(a, b, y, s);
-    case BinaryOp::Sub: return binary_typed<BinaryOp::Sub>(a, b, y, s);
-    case BinaryOp::Mul: return binary_typed<BinaryOp::Mul>(a, b, y, s);
-    case BinaryOp::Div: return binary_typed<BinaryOp::Div>(a, b, y, s);
-  }
 }
 
 namespace {
@@ -258,20 +204,6 @@ void strided_copy(const void* x, void* y, const BroadcastShape& s, int64_t elem_
     for (int64_t i = 0; i < n; ++i)
       std::memcpy(dst + (y_off + i * it.b_strides[inner]) * elem_size,
                   src + (x_off + i * it.a_strides[inner]) * elem_size, elem_size);
-  });
-}
-
-void eq_int64(const int64_t* a, const int64_t* b, float* y, int64_t n) {
-  parallel_for(n, kParallelGrain, [&](int64_t begin, int64_t end) {
-#pragma omp simd
-    for (int64_t i = begin; i < end; ++i) y[i] = a[i] == b[i] ? 1.0f : 0.0f;
-  });
-}
-
-void eq_float(const float* a, const float* b, float* y, int64_t n) {
-  parallel_for(n, kParallelGrain, [&](int64_t begin, int64_t end) {
-#pragma omp simd
-    for (int64_t i = begin; i < end; ++i) y[i] = a[i] == b[i] ? 1.0f : 0.0f;
   });
 }
 
