@@ -191,6 +191,8 @@ TEST(TensorCopies, CopyIntoStridedAndFromBroadcastViews) {
   EXPECT_EQ(values_of(line), (std::vector<float>{0, 0, 1, 2, 3}));
   // An expanded destination would write one element several times.
   EXPECT_THROW(line.as_strided({3}, {0}, 0).copy_(Tensor::zeros({3})), std::runtime_error);
+  Tensor empty = Tensor::empty({3, 0});  // contiguous strides [0, 1]: nothing to write, no error
+  empty.copy_(Tensor::zeros({3, 0}));
 }
 
 TEST(TensorCopies, CloneOwnsItsDataAndDropsHistory) {

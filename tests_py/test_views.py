@@ -160,7 +160,7 @@ INDEXING = [
     ("index_select-empty", lambda x, m: m.index_select(x, 0, m.tensor([], dtype=m.int64)), (3, 4)),
     ("cat", lambda x, m: m.cat([x, x * 2.0, x[:1]], 0), (2, 3)),
     ("cat-dim1", lambda x, m: m.cat([x.t(), x.t()[:, :1]], dim=1), (2, 3)),
-    ("cat-skips-legacy-empty", lambda x, m: m.cat([m.zeros(0), x]), (2, 3)),
+    ("cat-skips-legacy-empty", lambda x, m: m.cat([m.zeros(0, device=x.device), x]), (2, 3)),
     ("concat", lambda x, m: m.concat([x, x], -1), (2, 3)),
     ("stack", lambda x, m: m.stack([x, x.t().t()], 1), (2, 3)),
     ("stack-last", lambda x, m: m.stack([x, x], -1), (2, 3)),

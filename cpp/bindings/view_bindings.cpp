@@ -5,7 +5,6 @@
 #include <pybind11/stl.h>
 
 #include "bindings.h"
-#include "dlcore/autograd.h"
 #include "dlcore/ops.h"
 
 namespace dlcore::bindings {

@@ -304,11 +304,11 @@ void Tensor::copy_(const Tensor& src_in) {
     return copy_(ops::to_dtype(src_in.detach(), dtype()));
   }
   Shape src_strides = broadcast_source_strides(src_in, *this);
+  if (numel() == 0) return;  // (an empty tensor's strides may be 0 anywhere)
   for (int64_t d = 0; d < dim(); ++d)
     if (strides()[d] == 0 && shape()[d] > 1)
       throw std::runtime_error("copy_: unsupported operation: more than one element of the destination " + describe() +
                                " refers to the same memory location (an expanded view); clone() it first");
-  if (numel() == 0) return;
   bump_version();
   const size_t elem = dtype_size(dtype());
   Tensor src = src_in.as_strided(shape(), src_strides, src_in.storage_offset());
