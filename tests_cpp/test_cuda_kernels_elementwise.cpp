@@ -1,6 +1,6 @@
-// Tests of the CUDA elementwise and layout kernels against the CPU backend: fills, axpy,
-// scale_shift (in place too), broadcast arithmetic in every broadcast pattern, strided copies
-// between strided and broadcast views of several element sizes, and the equality kernels.
+// Tests of the CUDA layout kernels against the CPU backend: fills, scale_shift (in place too) and
+// strided copies between strided and broadcast views of several element sizes (the pointwise ops
+// have their own test: test_cuda_kernels_pointwise.cpp).
 // Results must match exactly or to rounding.
 #include <cstring>
 
@@ -17,8 +17,6 @@ using testing::strides_for;
 using testing::make_shape;
 using testing::DeviceBuffer;
 using testing::random_vector;
-
-
 
 int64_t extent(const BroadcastShape& s, const int64_t* strides) {
   int64_t last = 0;
@@ -43,6 +41,28 @@ TEST(CudaKernelsElementwise, FillScaleShift) {
     EXPECT_TRUE(all_close(dz.download(), z, 1e-6));
   }
 }
+
+// The CUDA copy must match the CPU one on every element of the destination buffer, including
+// those the destination's strides skip (they keep their initial values).
+template <class T>
+void check_strided_copy(const BroadcastShape& s, uint32_t seed) {
+  const int64_t source_size = extent(s, s.a_strides), destination_size = extent(s, s.b_strides);
+  std::vector<T> x(source_size), y(destination_size);
+  const auto noise = random_vector(source_size + destination_size, seed, 0.0f, 100.0f);
+  for (int64_t i = 0; i < source_size; ++i) x[i] = static_cast<T>(noise[i]);
+  for (int64_t i = 0; i < destination_size; ++i) y[i] = static_cast<T>(noise[source_size + i]);
+  DeviceBuffer<T> dx(x), dy(y);
+  kernels::cuda::strided_copy(dx.get(), dy.get(), s, sizeof(T));
+  kernels::cpu::strided_copy(x.data(), y.data(), s, sizeof(T));
+  EXPECT_EQ(dy.download(), y) << "element size " << sizeof(T);
+}
+
+struct ThreeBytes {
+  uint8_t v[3];
+  ThreeBytes() = default;
+  explicit ThreeBytes(float f) : v{static_cast<uint8_t>(f), static_cast<uint8_t>(f + 1), 7} {}
+  bool operator==(const ThreeBytes& o) const { return std::memcmp(v, o.v, 3) == 0; }
+};
 
 TEST(CudaKernelsElementwise, StridedCopy) {
   if (!dlcore::cuda::is_available()) GTEST_SKIP() << "no CUDA device";

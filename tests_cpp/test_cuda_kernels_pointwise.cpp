@@ -12,6 +12,10 @@
 namespace dlcore {
 namespace {
 
+using testing::random_tensor;
+using testing::tensor_from;
+using testing::values_of;
+
 struct Row {
   PointwiseOp op;
   const char* name;

@@ -1,6 +1,6 @@
-// Tests of the CPU elementwise and layout kernels against naive index arithmetic: fills, axpy,
-// broadcast binary ops in every broadcast pattern, the sum_to reduction, strided copies between
-// strided and broadcast views for several element sizes, and the equality kernels.
+// Tests of the CPU layout kernels against naive index arithmetic: fills, scale_shift, the sum_to
+// reduction and strided copies between strided and broadcast views for several element sizes (the
+// pointwise loop has its own test: test_kernels_cpu_pointwise.cpp).
 #include <cstring>
 
 #include "dlcore/kernels.h"

@@ -12,6 +12,10 @@
 namespace dlcore {
 namespace {
 
+using testing::random_tensor;
+using testing::tensor_from;
+using testing::values_of;
+
 TEST(KernelsCpuPointwise, StridedBroadcastAndScalarOperands) {
   // out[i, j] = a[j, i] (a transposed view) + alpha * b[j] (broadcast), and + a scalar operand.
   Tensor a = random_tensor({6, 4}, 1), b = random_tensor({6}, 2);
@@ -80,7 +84,8 @@ TEST(KernelsCpuPointwise, CastsBetweenEveryPairOfDtypes) {
   for (int from = 0; from < kDTypeCount; ++from) {
     for (int to = 0; to < kDTypeCount; ++to) {
       const DType f = static_cast<DType>(from), t = static_cast<DType>(to);
-      Tensor source = ops::to_dtype(f == DType::UInt8 || f == DType::Bool ? ops::abs(x) : x, f);
+      const bool unsigned_or_bool = f == DType::UInt8 || f == DType::Bool || t == DType::UInt8;
+      Tensor source = ops::to_dtype(unsigned_or_bool ? ops::abs(x) : x, f);
       Tensor there = ops::to_dtype(source, t);
       ASSERT_EQ(there.dtype(), t);
       // Via float32 as the reference: every value above is exact in every dtype it fits.
