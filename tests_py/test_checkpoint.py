@@ -228,3 +228,43 @@ def test_bad_optimizer_state_leaves_the_optimizer_unchanged():
     after = opt.state_dict()["state"][0]
     for name, value in before.items():
         np.testing.assert_array_equal(after[name].numpy(), value)
+
+
+ALL_DTYPES = ["float32", "float64", "float16", "bfloat16", "int64", "int32", "uint8", "bool"]
+
+
+def test_every_dtype_is_stored_natively_and_round_trips(tmp_path):
+    from dlcore.safetensors_format import load_file
+
+    values = np.array([[0.0, 1.5, -2.25], [3.0, 100.0, 0.0078125]])
+    tensors = {name: dl.tensor(np.abs(values) if name in ("uint8", "bool") else values).to(getattr(dl, name))
+               for name in ALL_DTYPES}
+    path = tmp_path / "dtypes.safetensors"
+    dl.save(tensors, path)
+    arrays, _ = load_file(path)
+    stored = {"float32": "<f4", "float64": "<f8", "float16": "<f2", "int64": "<i8", "int32": "<i4", "uint8": "u1",
+              "bool": "?"}
+    for name, numpy_dtype in stored.items():
+        assert arrays[name].dtype == np.dtype(numpy_dtype), name
+    loaded = dl.load(path)
+    for name, t in tensors.items():
+        assert loaded[name].dtype == t.dtype, name
+        np.testing.assert_array_equal(loaded[name].float().numpy(), t.float().numpy(), err_msg=name)
+
+
+def test_dtypes_round_trip_with_safetensors_torch(tmp_path):
+    torch = pytest.importorskip("torch")
+    st = pytest.importorskip("safetensors.torch")
+    values = torch.tensor([[0.5, -1.25], [3.0, 7.0]])
+    originals = {name: (values.abs() if name in ("uint8", "bool") else values).to(getattr(torch, name))
+                 for name in ALL_DTYPES}
+    theirs = tmp_path / "torch.safetensors"
+    st.save_file(originals, str(theirs))
+    from dlcore.safetensors_format import load_file
+    arrays, _ = load_file(theirs)
+    ours = tmp_path / "dlcore.safetensors"
+    dl.save({name: dl.serialization._array_to_tensor(a) for name, a in arrays.items()}, ours)
+    back = st.load_file(str(ours))  # dl.save names a dict's tensors by their keys
+    for name, t in originals.items():
+        assert back[name].dtype == t.dtype, name
+        assert torch.equal(back[name], t), name

@@ -10,14 +10,16 @@ import tempfile
 
 import numpy as np
 
-# safetensors dtype name -> little-endian numpy dtype
+# safetensors dtype name -> little-endian numpy dtype. numpy has no bfloat16: BF16 arrays are the raw
+# 16-bit patterns in a one-field structured dtype (BF16_DTYPE), which serialization converts.
 _DTYPES: dict[str, np.dtype] = {
     "F64": np.dtype("<f8"), "F32": np.dtype("<f4"), "F16": np.dtype("<f2"),
     "I64": np.dtype("<i8"), "I32": np.dtype("<i4"), "I16": np.dtype("<i2"), "I8": np.dtype("i1"),
     "U64": np.dtype("<u8"), "U32": np.dtype("<u4"), "U16": np.dtype("<u2"), "U8": np.dtype("u1"),
-    "BOOL": np.dtype("?"),
+    "BOOL": np.dtype("?"), "BF16": np.dtype([("bf16", "<u2")]),
 }
 _NAME_OF_KIND = {(dtype.kind, dtype.itemsize): name for name, dtype in _DTYPES.items()}
+BF16_DTYPE = _DTYPES["BF16"]
 _METADATA_KEY = "__metadata__"
 _MAX_HEADER_BYTES = 100 * 1024 * 1024  # the reference implementation's limit too
 _HEADER_ALIGNMENT = 8  # pad the header so tensor data starts 8-byte aligned, as the reference does

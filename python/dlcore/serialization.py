@@ -15,17 +15,33 @@ from typing import Any
 import numpy as np
 
 from . import _C
-from .safetensors_format import load_file, save_file
+from .safetensors_format import BF16_DTYPE, load_file, save_file
 
 _STRUCTURE_KEY = "dlcore.structure"
 _FORMAT_KEY = "dlcore.format"
 _FORMAT = "1"
 
 
+def _tensor_to_array(t: _C.Tensor) -> np.ndarray:
+    """A tensor's values in its own dtype; bfloat16 as its bit patterns (exact through float32)."""
+    t = t.detach().cpu()
+    if t.dtype == _C.dtype.bfloat16:
+        bits = np.ascontiguousarray(t.float().numpy()).view(np.uint32) >> 16
+        return bits.astype("<u2").view(BF16_DTYPE)
+    return np.asarray(t.numpy(), order="C")  # keeps 0-d tensors 0-d
+
+
+def _array_to_tensor(array: np.ndarray) -> _C.Tensor:
+    if array.dtype == BF16_DTYPE:
+        values = (array.view("<u2").astype(np.uint32) << 16).view(np.float32)
+        return _C.from_numpy(values).bfloat16()
+    return _C.from_numpy(array)
+
+
 def _encode(obj: Any, path: str, arrays: dict[str, np.ndarray]) -> Any:
     if isinstance(obj, _C.Tensor):
         key = path or "tensor"
-        arrays[key] = np.asarray(obj.detach().cpu().numpy(), order="C")  # keeps 0-d tensors 0-d
+        arrays[key] = _tensor_to_array(obj)
         return {"__tensor__": key}
     if isinstance(obj, np.ndarray):
         key = path or "array"
@@ -55,7 +71,7 @@ def _decode(obj: Any, arrays: dict[str, np.ndarray], device: str | None, file: s
             key = obj["__tensor__"]
             if key not in arrays:
                 raise ValueError(f"load: {file}: metadata names tensor '{key}' that the file does not contain")
-            t = _C.from_numpy(arrays[key])
+            t = _array_to_tensor(arrays[key])
             return t.to(device) if device else t
         if "__ndarray__" in obj:
             return arrays[obj["__ndarray__"]]
