@@ -225,7 +225,7 @@ Tensor tensor_operand(const py::handle& value, const char* op) {
 }
 
 void bind_tensor(py::module_& m) {
-  py::enum_<DType>(m, "dtype", "A tensor element type (dlcore.float32, dlcore.int64, ...).")
+  auto dtype_class = py::enum_<DType>(m, "dtype", "A tensor element type (dlcore.float32, dlcore.int64, ...).")
       .value("bool", DType::Bool)
       .value("uint8", DType::UInt8)
       .value("int32", DType::Int32)
@@ -234,10 +234,11 @@ void bind_tensor(py::module_& m) {
       .value("bfloat16", DType::BFloat16)
       .value("float32", DType::Float32)
       .value("float64", DType::Float64)
-      .def("__repr__", [](DType d) { return "dlcore." + dtype_name(d); })
-      .def("__str__", [](DType d) { return "dlcore." + dtype_name(d); })
       .def_property_readonly("is_floating_point", [](DType d) { return is_floating(d); })
       .def_property_readonly("itemsize", [](DType d) { return dtype_size(d); });
+  // Replaced, not overloaded: pybind11 would keep calling enum_'s own repr/str first.
+  for (const char* name : {"__repr__", "__str__"})
+    dtype_class.attr(name) = py::cpp_function([](DType d) { return "dlcore." + dtype_name(d); }, py::is_method(dtype_class));
   m.def("promote_types", &promote_types, "type1"_a, "type2"_a);
   m.def("result_type", [](const py::object& a, const py::object& b) {
     ResultType r;

@@ -14,10 +14,16 @@ Tensor arange(Scalar start, Scalar end, Scalar step, DType dtype, Device device)
   if ((st > 0 && e < s) || (st < 0 && e > s))
     throw ValueError("arange: upper bound and larger bound inconsistent with step sign (start " + std::to_string(s) +
                      ", end " + std::to_string(e) + ", step " + std::to_string(st) + ")");
-  const double count = std::ceil((e - s) / st);
-  if (count > 9.0e18) throw std::runtime_error("arange: " + std::to_string(count) + " elements is too many");
-  const int64_t n = static_cast<int64_t>(count);
   const bool integral = start.dtype() != DType::Float64 && end.dtype() != DType::Float64 && step.dtype() != DType::Float64;
+  int64_t n;
+  if (integral) {  // exact beyond 2^53, where doubles would miscount
+    const int64_t span = end.to_int64() - start.to_int64(), by = step.to_int64();
+    n = span / by + (span % by != 0 ? 1 : 0);
+  } else {
+    const double count = std::ceil((e - s) / st);
+    if (count > 9.0e18) throw std::runtime_error("arange: " + std::to_string(count) + " elements is too many");
+    n = static_cast<int64_t>(count);
+  }
   Tensor host = Tensor::empty({n}, integral ? DType::Int64 : DType::Float64);
   if (integral) {
     int64_t* p = host.data<int64_t>();
