@@ -12,6 +12,10 @@
 namespace dlcore {
 namespace {
 
+using testing::random_tensor;
+using testing::tensor_from;
+using testing::values_of;
+
 TEST(KernelsCpuPointwise, StridedBroadcastAndScalarOperands) {
   // out[i, j] = a[j, i] (a transposed view) + alpha * b[j] (broadcast), and + a scalar operand.
   Tensor a = random_tensor({6, 4}, 1), b = random_tensor({6}, 2);
