@@ -106,7 +106,7 @@ void check_nonempty(const Tensor& x, const Reduction& r, bool all_dims, const ch
   if (r.extent != 0 || r.outputs == 0) return;
   if (all_dims && x.numel() == 0) {
     const std::string what = std::string(op) + "(): Expected reduction dim to be specified for input.numel() == 0.";
-    if (std::string(op) == "max" || std::string(op) == "min")
+    if (std::string(op).rfind("arg", 0) != 0)  // argmax/argmin raise IndexError, the others RuntimeError
       throw std::runtime_error(what + " Specify the reduction dim with the 'dim' argument.");
     throw IndexError(what);
   }
