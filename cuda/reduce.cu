@@ -1,7 +1,9 @@
-// CUDA reductions: whole-tensor sums (loss means, accuracy counts), row argmax, and sum_to, the
-// gradient of a broadcast. All are tree reductions in a fixed order, so results are deterministic;
+// CUDA reductions: the reduce kernel (sum, prod, max, min with indices over any strided layout;
+// math in kernels/reduce_functors.h, shared with the CPU reference) and sum_to, the gradient of a
+// broadcast. All are tree reductions in a fixed order, so results are deterministic;
 // none uses atomics or a single-threaded loop over the data.
 #include <cstdint>
+#include <cstring>
 
 #include <stdexcept>
 #include <string>
@@ -9,6 +11,7 @@
 #include "block_reduce.cuh"
 #include "cuda_check.h"
 #include "dlcore/kernels.h"
+#include "kernels/reduce_functors.h"
 
 namespace dlcore::kernels::cuda {
 namespace {
@@ -18,94 +21,101 @@ using ::dlcore::cuda::stream;
 using ::dlcore::cuda::SumOp;
 using ::dlcore::cuda::warp_reduce;
 
-constexpr int kReduceThreads = 1024;
 constexpr int kThreads = 256;
-constexpr int64_t kSingleBlockLimit = 1 << 16;  // below this one block sums everything
-constexpr int kMaxPartials = 1024;
 
-// Block b sums elements b, b + gridDim.x, ... (in blockDim-sized strides) into out[b].
-template <typename T>
-__global__ void sum_blocks_kernel(const T* x, T* out, int64_t n) {
-  __shared__ T scratch[32];
-  T sum = 0;
-  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step)
-    sum += x[i];
-  sum = block_reduce(sum, SumOp{}, T{0}, scratch);
-  if (threadIdx.x == 0) out[blockIdx.x] = sum;
-}
+// ---- reduce: one warp per output for short reductions, one block for long ones -----------------
 
-template <typename T>
-void sum_all_typed(const T* x, T* y, int64_t n, const char* op_name) {
-  if (n <= kSingleBlockLimit) {
-    // Also covers n == 0: the block writes a zero.
-    sum_blocks_kernel<T><<<1, kReduceThreads, 0, stream()>>>(x, y, n);
-    DLCORE_CUDA_CHECK_LAUNCH(op_name);
-    return;
+// A warp shuffle of any value of at most 8 bytes (the accumulators: double, float, int64, ...).
+template <typename V>
+__device__ inline V shuffle_xor(V value, int offset) {
+  if constexpr (sizeof(V) == 8) {
+    long long bits;
+    memcpy(&bits, &value, 8);
+    bits = __shfl_xor_sync(0xffffffffu, bits, offset);
+    memcpy(&value, &bits, 8);
+  } else {
+    int bits = 0;
+    memcpy(&bits, &value, sizeof(V));
+    bits = __shfl_xor_sync(0xffffffffu, bits, offset);
+    memcpy(&value, &bits, sizeof(V));
   }
-  const int64_t wanted = (n + 4 * kReduceThreads - 1) / (4 * kReduceThreads);
-  const int partials = static_cast<int>(wanted < kMaxPartials ? wanted : kMaxPartials);
-  const ::dlcore::cuda::Workspace partial_sums(partials * sizeof(T));
-  sum_blocks_kernel<T><<<partials, kReduceThreads, 0, stream()>>>(x, partial_sums.as<T>(), n);
-  DLCORE_CUDA_CHECK_LAUNCH(op_name);
-  sum_blocks_kernel<T><<<1, kReduceThreads, 0, stream()>>>(partial_sums.as<T>(), y, partials);
-  DLCORE_CUDA_CHECK_LAUNCH(op_name);
+  return value;
 }
 
-// torch.argmax order: NaN beats every number, and among equals the lowest index wins.
-__device__ inline bool argmax_better(float v, int64_t i, float best, int64_t best_i) {
-  if (isnan(v)) return !isnan(best) || i < best_i;
-  if (isnan(best)) return false;
-  return v > best || (v == best && i < best_i);
+template <typename R>
+__device__ inline typename R::State warp_reduce_state(typename R::State s) {
+#pragma unroll
+  for (int offset = 16; offset > 0; offset >>= 1) {
+    typename R::State other{shuffle_xor(s.value, offset), shuffle_xor(s.index, offset)};
+    s = R::combine(s, other);
+  }
+  return s;
 }
 
-// Rows of up to kWarpRowLimit columns get a warp each, longer rows a block.
-constexpr int64_t kWarpRowLimit = 2048;
+__device__ inline int64_t reduce_offset(int64_t index, int ndim, const int64_t* sizes, const int64_t* strides) {
+  int64_t offset = 0;
+  for (int d = ndim - 1; d >= 0; --d) {
+    offset += (index % sizes[d]) * strides[d];
+    index /= sizes[d];
+  }
+  return offset;
+}
 
-template <int G>
-__global__ void argmax_rows_kernel(const float* x, int64_t* y, int64_t N, int64_t C) {
-  __shared__ float scratch_value[32];
-  __shared__ int64_t scratch_index[32];
+// Groups of G threads (a warp, or the whole block) each reduce one output: every thread
+// accumulates a strided share of the reduced elements in R::Acc (double for float sums), then a
+// shuffle tree (and, for a block, a second tree over the warps' results in shared memory).
+template <int G, ReduceOp Op, typename T>
+__global__ void reduce_kernel(ReduceIter it) {
+  using R = functors::Reducer<Op, T>;
+  using State = typename R::State;
   constexpr int kGroups = kThreads / G;
   const int lane = threadIdx.x % G;
-  for (int64_t n = static_cast<int64_t>(blockIdx.x) * kGroups + threadIdx.x / G; n < N;
-       n += static_cast<int64_t>(gridDim.x) * kGroups) {
-    float best = -INFINITY;
-    int64_t best_i = INT64_MAX;
-    for (int64_t c = lane; c < C; c += G) {
-      const float v = x[n * C + c];
-      if (argmax_better(v, c, best, best_i)) {
-        best = v;
-        best_i = c;
-      }
+  const T* x = static_cast<const T*>(it.input);
+  const int inner = it.red_ndim - 1;
+  for (int64_t o = static_cast<int64_t>(blockIdx.x) * kGroups + threadIdx.x / G; o < it.outputs;
+       o += static_cast<int64_t>(gridDim.x) * kGroups) {
+    const T* base = x + reduce_offset(o, it.out_ndim, it.out_sizes, it.out_strides);
+    State s = R::identity();
+    if (it.red_ndim == 1) {
+      for (int64_t r = lane; r < it.reduced; r += G) R::step(s, R::load(base[r * it.red_strides[inner]]), r);
+    } else {
+      for (int64_t r = lane; r < it.reduced; r += G)
+        R::step(s, R::load(base[reduce_offset(r, it.red_ndim, it.red_sizes, it.red_strides)]), r);
     }
-#pragma unroll
-    for (int offset = 16; offset > 0; offset >>= 1) {
-      const float other = __shfl_xor_sync(0xffffffffu, best, offset);
-      const int64_t other_i = __shfl_xor_sync(0xffffffffu, best_i, offset);
-      if (argmax_better(other, other_i, best, best_i)) {
-        best = other;
-        best_i = other_i;
-      }
-    }
+    s = warp_reduce_state<R>(s);
     if constexpr (G > 32) {
+      __shared__ typename R::Acc scratch_value[32];
+      __shared__ int64_t scratch_index[32];
       const int warp = threadIdx.x / 32;
-      __syncthreads();
+      __syncthreads();  // the previous output's readers are done with scratch
       if (lane % 32 == 0) {
-        scratch_value[warp] = best;
-        scratch_index[warp] = best_i;
+        scratch_value[warp] = s.value;
+        scratch_index[warp] = s.index;
       }
       __syncthreads();
-      if (threadIdx.x == 0) {
-        for (int w = 1; w < G / 32; ++w)
-          if (argmax_better(scratch_value[w], scratch_index[w], best, best_i)) {
-            best = scratch_value[w];
-            best_i = scratch_index[w];
-          }
-      }
+      s = lane < G / 32 ? State{scratch_value[lane], scratch_index[lane]} : R::identity();
+      s = warp_reduce_state<R>(s);
     }
-    if (lane == 0) y[n] = best_i == INT64_MAX ? 0 : best_i;
+    if (lane == 0) {
+      if (it.values) static_cast<typename R::Out*>(it.values)[o] = R::finish(s, it.scale);
+      if (it.indices) it.indices[o] = s.index < 0 ? 0 : s.index;
+    }
   }
+}
+
+// Reductions up to this many elements per output take a warp; longer ones a block.
+constexpr int64_t kWarpReduceLimit = 4096;
+
+template <ReduceOp Op, typename T>
+void reduce_typed(const ReduceIter& it) {
+  const int64_t cap = static_cast<int64_t>(::dlcore::cuda::multiprocessor_count()) * 32;
+  auto blocks = [cap](int64_t wanted) { return static_cast<unsigned int>(wanted < cap ? wanted : cap); };
+  if (it.reduced <= kWarpReduceLimit) {
+    reduce_kernel<32, Op, T><<<blocks((it.outputs + kThreads / 32 - 1) / (kThreads / 32)), kThreads, 0, stream()>>>(it);
+  } else {
+    reduce_kernel<kThreads, Op, T><<<blocks(it.outputs), kThreads, 0, stream()>>>(it);
+  }
+  DLCORE_CUDA_CHECK_LAUNCH("reduce");
 }
 
 // sum_to: the kept and summed dimensions of x, each with x's (contiguous) strides.
@@ -201,28 +211,16 @@ __global__ void increment_kernel(int64_t* counter, int64_t by) { *counter += by;
 
 }  // namespace
 
-void sum_all(const float* x, float* y, int64_t n) { sum_all_typed(x, y, n, "sum_all"); }
+void reduce(ReduceOp op, DType dtype, const ReduceIter& it) {
+  if (it.outputs == 0) return;
+  functors::visit_reduce_op(op, [&](auto op_tag) {
+    visit_dtype(dtype, [&](auto tag) { reduce_typed<decltype(op_tag)::value, typename decltype(tag)::type>(it); });
+  });
+}
 
 void increment_int64(int64_t* counter, int64_t by) {
   increment_kernel<<<1, 1, 0, stream()>>>(counter, by);  // one thread: it stays on the stream, no host sync
   DLCORE_CUDA_CHECK_LAUNCH("increment_int64");
-}
-
-void sum_all_int64(const int64_t* x, int64_t* y, int64_t n) {
-  sum_all_typed(x, y, n, "sum_all_int64");
-}
-
-void argmax_rows(const float* x, int64_t* y, int64_t N, int64_t C) {
-  if (N <= 0) return;
-  if (C <= kWarpRowLimit) {
-    const int64_t blocks = (N + kThreads / 32 - 1) / (kThreads / 32);
-    argmax_rows_kernel<32><<<static_cast<unsigned int>(blocks < 65535 ? blocks : 65535), kThreads,
-                             0, stream()>>>(x, y, N, C);
-  } else {
-    argmax_rows_kernel<kThreads>
-        <<<static_cast<unsigned int>(N < 65535 ? N : 65535), kThreads, 0, stream()>>>(x, y, N, C);
-  }
-  DLCORE_CUDA_CHECK_LAUNCH("argmax_rows");
 }
 
 namespace {

@@ -1,12 +1,14 @@
-// Tests of the CUDA reductions against the CPU backend: whole-tensor sums on both sides of the
-// one-block limit (float and int64), row argmax with ties and NaN on the warp and block paths, and
-// sum_to for bias-like and general broadcast gradients.
+// Tests of the CUDA reductions against the CPU backend: the reduce kernel for every op on strided
+// layouts (warp and block paths, ties, NaN, empty reductions, float32/int64/uint8), a long accurate
+// sum, and sum_to for bias-like and general broadcast gradients.
+#include <cmath>
 #include <limits>
 
 #include "cuda_test_buffers.h"
 #include "dlcore/cuda_runtime.h"
 #include "dlcore/kernels.h"
 #include "kernel_test_util.h"
+#include "reduce_test_cases.h"
 
 namespace dlcore {
 namespace {
@@ -15,23 +17,6 @@ using testing::all_close;
 using testing::DeviceBuffer;
 using testing::random_vector;
 
-TEST(CudaKernelsReduce, SumAll) {
-  if (!dlcore::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
-  uint32_t seed = 1;
-  for (int64_t n : {1, 1000, 65536, 65537, 1000003}) {
-    const auto x = random_vector(n, seed++);
-    DeviceBuffer<float> dx(x), dy(1);
-    float y = 0.0f;
-    kernels::cuda::sum_all(dx.get(), dy.get(), n);
-    kernels::cpu::sum_all(x.data(), &y, n);
-    // A float tree against double-combined blocks; the sums are O(sqrt(n)): 1e-5 with floor 1.
-    EXPECT_TRUE(all_close(dy.download(), std::vector<float>{y}, 1e-5)) << "n=" << n;
-  }
-  DeviceBuffer<float> empty(0), dy(std::vector<float>{5.0f});
-  kernels::cuda::sum_all(empty.get(), dy.get(), 0);
-  EXPECT_EQ(dy.download(), std::vector<float>{0.0f});
-}
-
 TEST(CudaKernelsReduce, IncrementInt64) {
   if (!dlcore::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
   DeviceBuffer<int64_t> counter(std::vector<int64_t>{int64_t{1} << 40});
@@ -39,40 +24,65 @@ TEST(CudaKernelsReduce, IncrementInt64) {
   EXPECT_EQ(counter.download(), std::vector<int64_t>{(int64_t{1} << 40) + 6});
 }
 
-TEST(CudaKernelsReduce, SumAllInt64) {
-  if (!dlcore::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
-  for (int64_t n : {1, 5000, 300001}) {
-    auto x = testing::random_indices(n, 7, 1000);
-    x[0] = int64_t{1} << 40;  // beyond 32 bits
-    DeviceBuffer<int64_t> dx(x), dy(1);
-    int64_t y = 0;
-    kernels::cuda::sum_all_int64(dx.get(), dy.get(), n);
-    kernels::cpu::sum_all_int64(x.data(), &y, n);
-    EXPECT_EQ(dy.download(), std::vector<int64_t>{y}) << "n=" << n;
+// Runs one op on both backends over layout c and compares values (within tol) and indices (exactly).
+template <class T, class Out>
+void compare_backends(const testing::ReduceCase& c, const std::vector<T>& x, ReduceOp op, double tol) {
+  const bool extremum = op == ReduceOp::Max || op == ReduceOp::Min;
+  if (extremum && c.storage_size() == 0) return;  // the op layer raises before an empty max
+  DeviceBuffer<T> dx(x);
+  ReduceIter host = testing::make_reduce_iter(c, x.data()), device = testing::make_reduce_iter(c, dx.get());
+  std::vector<Out> values(host.outputs);
+  std::vector<int64_t> indices(host.outputs);
+  DeviceBuffer<Out> dvalues(host.outputs);
+  DeviceBuffer<int64_t> dindices(host.outputs);
+  host.values = values.data();
+  device.values = dvalues.get();
+  if (extremum) {
+    host.indices = indices.data();
+    device.indices = dindices.get();
+  }
+  kernels::cpu::reduce(op, DTypeOf<T>::value, host);
+  kernels::cuda::reduce(op, DTypeOf<T>::value, device);
+  const auto got = dvalues.download();
+  for (size_t o = 0; o < values.size(); ++o)
+    ASSERT_NEAR(static_cast<double>(got[o]), static_cast<double>(values[o]), tol * (1.0 + std::fabs(static_cast<double>(values[o]))))
+        << "output " << o << " of " << values.size();
+  if (extremum) {
+    EXPECT_EQ(dindices.download(), indices);
   }
 }
 
-TEST(CudaKernelsReduce, ArgmaxRowsTiesAndNan) {
+TEST(CudaKernelsReduce, EveryOpOnStridedLayoutsMatchesTheCpu) {
   if (!dlcore::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
-  uint32_t seed = 10;
-  for (int64_t C : {1, 10, 37, 3000}) {
-    const int64_t N = 50;
-    auto x = random_vector(N * C, seed++);
-    // Row 1: two equal maxima (the first must win); row 2: a NaN; row 3: all equal.
-    if (C > 5) {
-      x[1 * C + 2] = 5.0f;
-      x[1 * C + C - 1] = 5.0f;
-      x[2 * C + 4] = std::numeric_limits<float>::quiet_NaN();
-      x[2 * C + C - 2] = std::numeric_limits<float>::quiet_NaN();
-      for (int64_t c = 0; c < C; ++c) x[3 * C + c] = -1.0f;
+  uint32_t seed = 1;
+  for (const testing::ReduceCase& c : testing::reduce_cases()) {
+    auto x = random_vector(c.storage_size(), seed++, 0.5f, 1.5f);
+    if (x.size() > 40) {  // ties and NaN: the first index must win on both backends
+      x[3] = x[30] = 2.0f;
+      x[37] = std::numeric_limits<float>::quiet_NaN();
     }
-    DeviceBuffer<float> dx(x);
-    DeviceBuffer<int64_t> dy(N);
-    std::vector<int64_t> y(N);
-    kernels::cuda::argmax_rows(dx.get(), dy.get(), N, C);
-    kernels::cpu::argmax_rows(x.data(), y.data(), N, C);
-    EXPECT_EQ(dy.download(), y) << "C=" << C;
+    // Both accumulate in double and round once; the order differs.
+    compare_backends<float, float>(c, x, ReduceOp::Sum, 1e-6);
+    compare_backends<float, float>(c, x, ReduceOp::Max, 0.0);
+    compare_backends<float, float>(c, x, ReduceOp::Min, 0.0);
+    if (c.sizes.back() < 1000) compare_backends<float, float>(c, x, ReduceOp::Prod, 1e-6);
+    const auto xi = testing::random_indices(c.storage_size(), seed++, 1000);
+    compare_backends<int64_t, int64_t>(c, xi, ReduceOp::Sum, 0.0);
+    compare_backends<int64_t, int64_t>(c, xi, ReduceOp::Max, 0.0);
+    std::vector<uint8_t> xb(xi.size());
+    for (size_t i = 0; i < xi.size(); ++i) xb[i] = static_cast<uint8_t>(xi[i] % 2);
+    compare_backends<uint8_t, uint8_t>(c, xb, ReduceOp::Min, 0.0);
   }
+}
+
+TEST(CudaKernelsReduce, LongFloatSumIsAccurate) {
+  if (!dlcore::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const std::vector<float> x(10000000, 0.1f);
+  DeviceBuffer<float> dx(x), dy(1);
+  ReduceIter it = testing::make_reduce_iter({{10000000}, {1}, {true}}, dx.get());
+  it.values = dy.get();
+  kernels::cuda::reduce(ReduceOp::Sum, DType::Float32, it);
+  EXPECT_FLOAT_EQ(dy.download()[0], static_cast<float>(10000000 * static_cast<double>(0.1f)));
 }
 
 // Contiguous strides of `sizes` with 0 where `reduced` marks a dimension.

@@ -1,61 +1,139 @@
-// Tests of the CPU reductions: float and int64 sums (including a length that takes the threaded
-// path) against double/integer references, and argmax_rows' first-maximum and NaN rules.
+// Tests of the CPU reduce kernel against naive double loops over the logical indices: sum (and
+// mean's scale), prod, max and min with their first indices, on strided float32 and int64 inputs,
+// a long sum that must stay accurate, NaN propagation, and empty reductions.
+#include <cmath>
 #include <limits>
 
 #include "dlcore/kernels.h"
 #include "kernel_test_util.h"
+#include "reduce_test_cases.h"
 
 namespace dlcore {
 namespace {
 
-using testing::all_close;
+using testing::make_reduce_iter;
 using testing::random_vector;
+using testing::reduce_cases;
+using testing::ReduceCase;
 
-TEST(KernelsCpuReduce, SumAll) {
-  for (int64_t n : {int64_t{1}, int64_t{17}, int64_t{4099}, int64_t{1000003}}) {
-    const auto x = random_vector(n, 1, 0.0f, 1.0f);
-    double expected = 0.0;
-    for (float v : x) expected += v;
-    float y = -1.0f;
-    kernels::cpu::sum_all(x.data(), &y, n);
-    // Float partial sums over blocks of 4096 (combined in double) drift like a random walk,
-    // ~sqrt(4096) * 6e-8 = 4e-6 relative when not vectorised; 2e-5 leaves room.
-    EXPECT_TRUE(all_close(std::vector<float>{y}, std::vector<double>{expected}, 2e-5)) << n;
+// The reference: for output o (row-major over the kept dimensions), the reduction over the reduced
+// dimensions (row-major) of x, in double; `index` receives the first extreme's reduced index.
+template <class T>
+double reference(const ReduceCase& c, const std::vector<T>& x, ReduceOp op, int64_t o, int64_t& index) {
+  std::vector<int64_t> kept, red;
+  for (size_t d = 0; d < c.sizes.size(); ++d) (c.reduced[d] ? red : kept).push_back(static_cast<int64_t>(d));
+  int64_t base = 0;
+  for (int i = static_cast<int>(kept.size()) - 1; i >= 0; --i) {
+    base += (o % c.sizes[kept[i]]) * c.strides[kept[i]];
+    o /= c.sizes[kept[i]];
   }
-  float y = -1.0f;
-  kernels::cpu::sum_all(nullptr, &y, 0);
-  EXPECT_EQ(y, 0.0f);
+  int64_t extent = 1;
+  for (int64_t d : red) extent *= c.sizes[d];
+  double acc = op == ReduceOp::Prod ? 1.0 : 0.0;
+  index = -1;
+  for (int64_t r = 0; r < extent; ++r) {
+    int64_t offset = base, rest = r;
+    for (int i = static_cast<int>(red.size()) - 1; i >= 0; --i) {
+      offset += (rest % c.sizes[red[i]]) * c.strides[red[i]];
+      rest /= c.sizes[red[i]];
+    }
+    const double v = static_cast<double>(x[offset]);
+    if (op == ReduceOp::Sum) acc += v;
+    else if (op == ReduceOp::Prod) acc *= v;
+    else if (index < 0 || (op == ReduceOp::Max ? v > acc : v < acc)) {
+      acc = v;
+      index = r;
+    }
+  }
+  return acc;
 }
 
-TEST(KernelsCpuReduce, SumAllInt64) {
-  std::vector<int64_t> x(1001);
-  int64_t expected = 0;
-  for (int64_t i = 0; i < 1001; ++i) expected += (x[i] = i * 3 - 700);
-  int64_t y = -1;
-  kernels::cpu::sum_all_int64(x.data(), &y, 1001);
-  EXPECT_EQ(y, expected);
+template <class T, class Out>
+void check_case(const ReduceCase& c, const std::vector<T>& x, ReduceOp op, double tol) {
+  ReduceIter it = make_reduce_iter(c, x.data());
+  std::vector<Out> values(it.outputs, Out(-7));
+  std::vector<int64_t> indices(it.outputs, -7);
+  it.values = values.data();
+  const bool extremum = op == ReduceOp::Max || op == ReduceOp::Min;
+  if (extremum && it.reduced == 0) return;  // the op layer raises before an empty max
+  if (extremum) it.indices = indices.data();
+  kernels::cpu::reduce(op, DTypeOf<T>::value, it);
+  for (int64_t o = 0; o < it.outputs; ++o) {
+    int64_t index = 0;
+    const double want = reference(c, x, op, o, index);
+    ASSERT_NEAR(static_cast<double>(values[o]), want, tol * (1.0 + std::fabs(want))) << "output " << o;
+    if (extremum) {
+      ASSERT_EQ(indices[o], index) << "output " << o;
+    }
+  }
 }
 
-TEST(KernelsCpuReduce, ArgmaxRowsFirstMaximumAndNan) {
+TEST(KernelsCpuReduce, EveryOpOnStridedLayoutsMatchesNaiveLoops) {
+  uint32_t seed = 1;
+  for (const ReduceCase& c : reduce_cases()) {
+    const auto x = random_vector(c.storage_size(), seed++, 0.5f, 1.5f);  // products stay finite
+    check_case<float, float>(c, x, ReduceOp::Sum, 1e-6);  // double accumulation, one rounding
+    check_case<float, float>(c, x, ReduceOp::Max, 0.0);
+    check_case<float, float>(c, x, ReduceOp::Min, 0.0);
+    if (c.sizes.back() < 1000) check_case<float, float>(c, x, ReduceOp::Prod, 1e-6);
+    auto xi = testing::random_indices(c.storage_size(), seed++, 1000);
+    if (!xi.empty()) xi[0] = int64_t{1} << 40;  // beyond 32 bits
+    check_case<int64_t, int64_t>(c, xi, ReduceOp::Sum, 0.0);
+    check_case<int64_t, int64_t>(c, xi, ReduceOp::Max, 0.0);
+    check_case<int64_t, int64_t>(c, xi, ReduceOp::Min, 0.0);
+  }
+}
+
+TEST(KernelsCpuReduce, EmptySumIsZeroProdIsOneAndMeanScales) {
+  ReduceCase c{{4, 0}, {0, 1}, {false, true}};
+  std::vector<float> values(4, -1.0f);
+  ReduceIter it = make_reduce_iter(c, nullptr);
+  it.values = values.data();
+  kernels::cpu::reduce(ReduceOp::Sum, DType::Float32, it);
+  EXPECT_EQ(values, std::vector<float>(4, 0.0f));
+  kernels::cpu::reduce(ReduceOp::Prod, DType::Float32, it);
+  EXPECT_EQ(values, std::vector<float>(4, 1.0f));
+
+  const std::vector<float> x = {1, 2, 3, 4, 5, 6};
+  ReduceCase rows{{2, 3}, {3, 1}, {false, true}};
+  it = make_reduce_iter(rows, x.data());
+  it.values = values.data();
+  it.scale = 1.0 / 3.0;
+  kernels::cpu::reduce(ReduceOp::Sum, DType::Float32, it);
+  EXPECT_FLOAT_EQ(values[0], 2.0f);
+  EXPECT_FLOAT_EQ(values[1], 5.0f);
+}
+
+TEST(KernelsCpuReduce, LongFloatSumIsAccurate) {
+  const std::vector<float> x(10000000, 0.1f);  // torch: 999999.56 (the float 0.1 is 0.100000001490116)
+  ReduceCase all{{10000000}, {1}, {true}};
+  float y = 0.0f;
+  ReduceIter it = make_reduce_iter(all, x.data());
+  it.values = &y;
+  kernels::cpu::reduce(ReduceOp::Sum, DType::Float32, it);
+  EXPECT_FLOAT_EQ(y, static_cast<float>(10000000 * static_cast<double>(0.1f)));
+}
+
+TEST(KernelsCpuReduce, NanIsTheExtremeAndTheFirstOneWins) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
-  const std::vector<float> x = {1, 3, 3, 2,          // tie: first maximum
-                                -5, -4, -9, -4.5f,   // negatives
-                                0, nan, 7, nan,      // NaN wins, first NaN
-                                2, 2, 2, 2};
-  std::vector<int64_t> y(4, -1);
-  kernels::cpu::argmax_rows(x.data(), y.data(), 4, 4);
-  EXPECT_EQ(y, (std::vector<int64_t>{1, 1, 1, 0}));
-
-  const int64_t N = 5000, C = 10;  // threaded path
-  const auto big = random_vector(N * C, 2);
-  std::vector<int64_t> out(N);
-  kernels::cpu::argmax_rows(big.data(), out.data(), N, C);
-  for (int64_t n = 0; n < N; ++n) {
-    int64_t best = 0;
-    for (int64_t c = 1; c < C; ++c)
-      if (big[n * C + c] > big[n * C + best]) best = c;
-    ASSERT_EQ(out[n], best) << "row " << n;
+  const std::vector<float> x = {1, 3, 3, 2,  0, nan, 7, nan,  2, 2, 2, 2};
+  ReduceCase rows{{3, 4}, {4, 1}, {false, true}};
+  for (ReduceOp op : {ReduceOp::Max, ReduceOp::Min}) {
+    std::vector<float> values(3);
+    std::vector<int64_t> indices(3);
+    ReduceIter it = make_reduce_iter(rows, x.data());
+    it.values = values.data();
+    it.indices = indices.data();
+    kernels::cpu::reduce(op, DType::Float32, it);
+    EXPECT_TRUE(std::isnan(values[1]));
+    EXPECT_EQ(indices, (std::vector<int64_t>{op == ReduceOp::Max ? 1 : 0, 1, 0}));
   }
+}
+
+TEST(KernelsCpuReduce, IncrementInt64) {
+  int64_t counter = int64_t{1} << 40;
+  kernels::cpu::increment_int64(&counter, 3);
+  EXPECT_EQ(counter, (int64_t{1} << 40) + 3);
 }
 
 }  // namespace

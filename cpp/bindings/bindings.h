@@ -31,6 +31,9 @@ std::shared_ptr<py::object> keep_python_object(py::object value);
 void bind_tensor(py::module_& m);
 void bind_views(py::module_& m);  // after bind_tensor: adds methods to its Tensor class
 void bind_functional(py::module_& m);
+// sum, mean, prod, amax, amin, max, min, argmax, argmin on dl, dl.nn.functional and Tensor; after
+// bind_generated_ops, since Tensor.max/min with another tensor fall back to maximum/minimum.
+void bind_reductions(py::module_& m, py::module_& functional, py::class_<Tensor>& tensor);
 void bind_nn(py::module_& m);
 void bind_hooks(py::module_& m);  // needs Tensor bound (bind_tensor) first
 void bind_optim(py::module_& m);

@@ -70,9 +70,6 @@ void bind_functional(py::module_& m) {
   }, "input"_a, "target"_a, "reduction"_a = "mean", "label_smoothing"_a = 0.0f);
   m.def("flatten", &ops::flatten, "input"_a, "start_dim"_a = 0, "end_dim"_a = -1);
   m.def("reshape", &ops::reshape, "input"_a, "shape"_a);
-  m.def("sum", &ops::sum, "input"_a);
-  m.def("mean", &ops::mean, "input"_a);
-  m.def("argmax", &ops::argmax, "input"_a, "dim"_a);
   m.def("gather_normalize", &ops::gather_normalize, "images"_a, "labels"_a, "index"_a, "mean"_a, "std"_a,
         "channels_last"_a, "A normalised float batch and int64 labels gathered from a uint8 dataset on its device.");
 }

@@ -17,6 +17,7 @@ PYBIND11_MODULE(_C, m) {
   dlcore::bindings::bind_functional(functional);
   auto tensor = pybind11::reinterpret_borrow<pybind11::class_<dlcore::Tensor>>(m.attr("Tensor"));
   dlcore::bindings::bind_generated_ops(m, functional, tensor);
+  dlcore::bindings::bind_reductions(m, functional, tensor);
   auto nn = m.def_submodule("nn", "Modules");
   dlcore::bindings::bind_nn(nn);
   dlcore::bindings::bind_hooks(m);

@@ -338,9 +338,6 @@ void bind_tensor(py::module_& m) {
         return x;
       })
       .def("flatten", &ops::flatten, "start_dim"_a = 0, "end_dim"_a = -1)
-      .def("sum", [](const Tensor& x) { return ops::sum(x); })
-      .def("mean", [](const Tensor& x) { return ops::mean(x); })
-      .def("argmax", &ops::argmax, "dim"_a)
       .def("softmax", &ops::softmax, "dim"_a = -1)
       .def("log_softmax", &ops::log_softmax, "dim"_a = -1)
       .def("__hash__", [](const Tensor& x) { return reinterpret_cast<std::uintptr_t>(x.impl().get()); })

@@ -14,6 +14,7 @@ from ._C import (ShapeError, cat, chunk, concat, index_select, narrow, permute, 
 from .autograd import enable_grad, no_grad
 
 from ._C import promote_types, result_type
+from ._C import amax, amin, argmax, argmin, max, mean, min, prod, return_types, sum  # noqa: A004  (torch's names)
 from ._op_table import names_on
 
 bool = _C.dtype.bool  # noqa: A001  (PyTorch's names shadow the builtins inside this module only)
@@ -34,7 +35,8 @@ __version__ = "0.1.0"
 __all__ = ["Tensor", "Parameter", "tensor", "from_numpy", "zeros", "ones", "empty", "full", "rand", "randn", "arange",
            "device", "manual_seed", "set_num_threads", "get_num_threads", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
            "bool", "uint8", "int32", "int64", "float16", "bfloat16", "float32", "float64", "float", "double", "half",
-           "long", "int", "promote_types", "result_type", "cuda", "data", "nn", "optim", "save", "load"]
+           "long", "int", "sum", "mean", "prod", "amax", "amin", "max", "min", "argmax", "argmin", "return_types",
+           "promote_types", "result_type", "cuda", "data", "nn", "optim", "save", "load"]
 
 # The op table's top-level functions (dl.relu, dl.add, dl.where, ...).
 for _name in names_on("dl"):

@@ -63,6 +63,23 @@ struct BroadcastShape {
   }
 };
 
+// A reduction: `outputs` results, each combining `reduced` elements of the input. Output o's
+// elements start at the offset of o's coordinates over out_sizes/out_strides (the kept dimensions,
+// in the input's order) and walk the reduced dimensions red_sizes/red_strides (element strides,
+// innermost last). The op layer builds it from any strided view; reduced index r (row-major over
+// red_sizes) is what ArgMax-style results report.
+enum class ReduceOp : int8_t { Sum, Prod, Max, Min };
+struct ReduceIter {
+  int out_ndim = 0, red_ndim = 0;
+  int64_t out_sizes[kMaxDims] = {}, out_strides[kMaxDims] = {};
+  int64_t red_sizes[kMaxDims] = {}, red_strides[kMaxDims] = {};
+  int64_t outputs = 1, reduced = 1;
+  const void* input = nullptr;
+  void* values = nullptr;      // [outputs] contiguous, or null (argmax/argmin want indices only)
+  int64_t* indices = nullptr;  // [outputs] contiguous, Max/Min only, or null
+  double scale = 1.0;          // Sum: results are multiplied by it (1/reduced for mean)
+};
+
 struct Conv2dShape {
   int64_t N, C, H, W;      // input
   int64_t K, R, S;         // output channels, kernel height, kernel width

@@ -2,6 +2,7 @@
 // the op and the shapes), allocates the output on the input's device, calls that device's kernel
 // and, when a gradient is needed, records its backward Node. Implementations: cpp/src/ops/*.cpp.
 #pragma once
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -59,10 +60,29 @@ Reduction parse_reduction(const std::string& name);
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduction = Reduction::Mean,
                      float label_smoothing = 0.0f);
 
-// ---- reductions ----
-Tensor sum(const Tensor& x);     // all elements; int64 input gives an int64 scalar without grad
+// ---- reductions (PyTorch's semantics: cpp/src/ops/reduce.cpp) ----
+// dims: the dimensions to reduce (negative ones count from the end); empty means all of them. Sums
+// and products of bool and integer tensors are int64; dtype converts the input first (torch's dtype=).
+Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim = false,
+           std::optional<DType> dtype = std::nullopt);
+Tensor sum(const Tensor& x);  // all elements
+Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim = false,
+            std::optional<DType> dtype = std::nullopt);  // floating dtypes only
 Tensor mean(const Tensor& x);
-Tensor argmax(const Tensor& x, int64_t dim);  // 2-D x, dim 1 (or -1): int64 [N]; no gradient
+Tensor prod(const Tensor& x, std::optional<int64_t> dim = std::nullopt, bool keepdim = false,
+            std::optional<DType> dtype = std::nullopt);
+Tensor amax(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);
+Tensor amin(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);
+Tensor max(const Tensor& x);  // a 0-d tensor
+Tensor min(const Tensor& x);
+struct ValuesIndices {  // torch.return_types.max / min
+  Tensor values, indices;
+};
+ValuesIndices max(const Tensor& x, int64_t dim, bool keepdim = false);
+ValuesIndices min(const Tensor& x, int64_t dim, bool keepdim = false);
+// No dim: the index into the flattened tensor. Ties go to the first index; NaN counts as the extreme.
+Tensor argmax(const Tensor& x, std::optional<int64_t> dim = std::nullopt, bool keepdim = false);
+Tensor argmin(const Tensor& x, std::optional<int64_t> dim = std::nullopt, bool keepdim = false);
 void increment_(const Tensor& counter, int64_t by = 1);  // an int64 scalar += by, on its device
 
 // ---- data ----
