@@ -123,3 +123,31 @@ def test_type_and_conversion_methods():
     assert x.is_floating_point() and x.element_size() == 4
     with pytest.raises(RuntimeError, match="only tensors of floating point dtype can require gradients"):
         dl.tensor([1, 2]).requires_grad_()
+
+
+@pytest.mark.parametrize("name, tol", [("float16", 2e-3), ("bfloat16", 1.6e-2)])
+def test_sixteen_bit_matmul_linear_and_conv2d_match_torch(name, tol):
+    import dlcore.nn.functional as F
+
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((5, 8)), rng.standard_normal((8, 3))
+    x, w, bias = rng.standard_normal((2, 3, 6, 6)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    dt, tt = getattr(dl, name), getattr(torch, name)
+    as_dl = lambda v: dl.tensor(v, dtype=dl.float32).to(dt)  # noqa: E731
+    as_t = lambda v: torch.tensor(v, dtype=torch.float32).to(tt)  # noqa: E731
+    pairs = [
+        (F.matmul(as_dl(a), as_dl(b)), as_t(a) @ as_t(b)),
+        (F.linear(as_dl(a), as_dl(b.T.copy())), torch.nn.functional.linear(as_t(a), as_t(b.T.copy()))),
+        (F.conv2d(as_dl(x), as_dl(w), as_dl(bias), padding=1),
+         torch.nn.functional.conv2d(as_t(x), as_t(w), as_t(bias), padding=1)),
+    ]
+    for got, want in pairs:
+        assert got.dtype == dt
+        np.testing.assert_allclose(got.float().numpy(), want.float().numpy(), rtol=tol, atol=tol * 4)
+    # A float32 leaf, 16-bit compute, float32 gradients (mixed precision's pattern).
+    leaf = dl.tensor(a, dtype=dl.float32, requires_grad=True)
+    F.matmul(leaf.to(dt), as_dl(b)).float().sum().backward()
+    assert leaf.grad.dtype == dl.float32
+    np.testing.assert_allclose(leaf.grad.numpy(), np.tile(b.sum(1), (5, 1)), rtol=tol * 4, atol=tol * 4)
+    with pytest.raises(ValueError, match="matmul: expected all operands to be"):
+        F.matmul(as_dl(a), dl.tensor(b, dtype=dl.float32))

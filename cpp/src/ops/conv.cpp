@@ -39,6 +39,10 @@ std::string conv_context(const Tensor& x, const Tensor& w) {
 }  // namespace
 
 Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& bias, const Conv2dArgs& a, bool relu) {
+  check_defined(x_in, "conv2d", "input");
+  check_defined(w_in, "conv2d", "weight");
+  if (auto half = sixteen_bit_dtype({&x_in, &w_in, &bias}, "conv2d"))
+    return to_dtype(conv2d(as_float32(x_in), as_float32(w_in), as_float32(bias), a, relu), *half);
   check_float(x_in, "conv2d", "input");
   check_float(w_in, "conv2d", "weight");
   check_same_device(x_in, w_in, "conv2d");

@@ -63,6 +63,9 @@ struct LinearBackward : Node {
 }  // namespace
 
 Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
+  check_defined(a_in, "matmul", "first operand");
+  check_defined(b_in, "matmul", "second operand");
+  if (auto half = sixteen_bit_dtype({&a_in, &b_in}, "matmul")) return to_dtype(matmul(as_float32(a_in), as_float32(b_in)), *half);
   check_float(a_in, "matmul", "first operand");
   check_float(b_in, "matmul", "second operand");
   check_same_device(a_in, b_in, "matmul");
@@ -81,6 +84,10 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
 }
 
 Tensor linear(const Tensor& x_in, const Tensor& w_in, const Tensor& bias, bool relu) {
+  check_defined(x_in, "linear", "input");
+  check_defined(w_in, "linear", "weight");
+  if (auto half = sixteen_bit_dtype({&x_in, &w_in, &bias}, "linear"))
+    return to_dtype(linear(as_float32(x_in), as_float32(w_in), as_float32(bias), relu), *half);
   check_float(x_in, "linear", "input");
   check_float(w_in, "linear", "weight");
   check_same_device(x_in, w_in, "linear");

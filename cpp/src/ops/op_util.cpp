@@ -13,6 +13,24 @@ void check_float(const Tensor& t, const char* op, const char* name) {
     throw ValueError(std::string(op) + ": " + name + " must be float32, got " + t.describe());
 }
 
+std::optional<DType> sixteen_bit_dtype(std::initializer_list<const Tensor*> operands, const char* op) {
+  std::optional<DType> found;
+  for (const Tensor* t : operands) {
+    if (!t->defined() || (t->dtype() != DType::Float16 && t->dtype() != DType::BFloat16)) continue;
+    if (found && *found != t->dtype())
+      throw ValueError(std::string(op) + ": expected operands of one dtype, got " + dtype_name(*found) + " and " +
+                       t->describe());
+    found = t->dtype();
+  }
+  if (found)
+    for (const Tensor* t : operands)
+      if (t->defined() && t->dtype() != *found)
+        throw ValueError(std::string(op) + ": expected all operands to be " + dtype_name(*found) + ", got " + t->describe());
+  return found;
+}
+
+Tensor as_float32(const Tensor& t) { return t.defined() ? to_dtype(t, DType::Float32) : t; }
+
 void check_dim(const Tensor& t, int64_t dim, const char* op, const char* name) {
   if (t.dim() != dim)
     throw ValueError(std::string(op) + ": expected " + name + " to be " + std::to_string(dim) +

@@ -1,6 +1,7 @@
 // Shared argument checks and helpers for the op layer: every error names the op and the tensors
 // at fault, and broadcasting is computed once here for every elementwise op.
 #pragma once
+#include <optional>
 #include <string>
 
 #include "../dispatch.h"
@@ -11,6 +12,11 @@ namespace dlcore::ops {
 
 void check_defined(const Tensor& t, const char* op, const char* name);
 void check_float(const Tensor& t, const char* op, const char* name);   // defined float32
+// The dtype that float16/bfloat16 operands of a float32 kernel (GEMM, convolution) share, or
+// nullopt when none is 16-bit: such ops convert them to float32, compute (accumulating in float32,
+// as PyTorch does) and round the result once back, with gradients through the conversions.
+std::optional<DType> sixteen_bit_dtype(std::initializer_list<const Tensor*> operands, const char* op);
+Tensor as_float32(const Tensor& t);  // undefined stays undefined
 void check_dim(const Tensor& t, int64_t dim, const char* op, const char* name);
 void check_same_device(const Tensor& a, const Tensor& b, const char* op);
 int64_t normalize_dim(int64_t dim, int64_t ndim, const char* op);
