@@ -33,10 +33,9 @@ def test_result_type_of_tensors_and_numbers_matches_torch(a, other):
         o_d = o_t = other
     expected = str(torch.result_type(x_t, o_t)).replace("torch", "dlcore")
     assert str(dl.result_type(x_d, o_d)) == expected
-    if a != "bool" or isinstance(other, str) and "bool" not in other:
-        result = x_d * o_d if not (a == "bool" and other is True) else None
-        if result is not None and str(torch.result_type(x_t, o_t)) != "torch.bool":
-            assert str(result.dtype) == expected
+    if expected != "dlcore.bool":  # arithmetic on two bools is outside dlcore's numeric ops
+        assert str((x_d * o_d).dtype) == expected
+        assert str((o_d * x_d).dtype) == expected
 
 
 def test_aliases_and_dtype_properties():
@@ -97,7 +96,7 @@ def test_integers_stay_exact_and_out_of_range_data_is_refused():
 def test_autograd_across_dtype_conversions(name):
     dtype = getattr(dl, name)
     x = dl.tensor([0.5, -1.0, 2.0], requires_grad=True)
-    y = (x.to(dtype) * 3).exp().sum() if False else (x.to(dtype) * 3).relu().float()
+    y = (x.to(dtype) * 3).relu().float()
     y.backward(dl.ones(3))
     assert x.grad.dtype == dl.float32
     np.testing.assert_array_equal(x.grad.numpy(), [3.0, 0.0, 3.0])

@@ -240,3 +240,26 @@ def test_every_surface_of_the_table_is_exported():
             assert callable(getattr(dl.Tensor, name))
         if "inplace" in op["surfaces"] and "method" in op["surfaces"]:
             assert callable(getattr(dl.Tensor, name + "_"))
+
+
+def test_inplace_ops_on_tensors_in_the_graph_are_recorded_like_torch():
+    w_d = dl.tensor([1.0, 2.0, -0.5], requires_grad=True)
+    w_t = torch.tensor([1.0, 2.0, -0.5], requires_grad=True)
+    for w, lib in ((w_d, dl), (w_t, torch)):
+        loss = w * 2
+        for _ in range(3):
+            loss += w * w  # in place on a non-leaf: autograd rebases its history
+        loss -= lib.tensor(1.0)
+        loss.sum().backward()
+    np.testing.assert_allclose(w_d.grad.numpy(), w_t.grad.numpy(), rtol=1e-6)
+    x = dl.zeros(3)
+    x.add_(w_d)  # a plain tensor absorbing one that requires grad joins the graph
+    assert x.requires_grad and x.grad_fn is not None
+    with pytest.raises(RuntimeError, match="add_: a leaf tensor that requires grad"):
+        w_d.add_(1.0)
+    with dl.no_grad():
+        w_d.add_(1.0)  # the optimizer's way
+    h = w_d * 1.0
+    h.mul_(w_d)  # mul_ needs the value it overwrites: backward refuses (dlcore keeps no copy)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        h.sum().backward()

@@ -135,7 +135,7 @@ Tensor to_any(const Tensor& x, const py::args& args, const py::kwargs& kwargs) {
   Tensor out = x;
   if (dtype) out = ops::to_dtype(out, *dtype);
   if (device) out = out.to(*device);
-  if (copy && out.same(x)) out = ops::to_dtype(x, x.dtype()).same(x) ? x.clone() : out;
+  if (copy && out.same(x)) out = x.clone();
   return out;
 }
 
@@ -154,13 +154,20 @@ void check_integer_range(const py::object& arr, DType dtype, const char* op) {
                              std::string(py::str(hi)) + ")");
 }
 
-// A binary operator: self op other (reflected: other op self), other a tensor or a Python number.
+// Python's binary operators: self op other, and the reflected other op self (2 * x), where other
+// is a tensor or a Python number (None gives NotImplemented, so x == None is False).
 template <typename Fn>
-auto binary_operator(Fn fn, const char* op, bool reflected) {
-  return [fn, op, reflected](const Tensor& self, const py::object& other) -> py::object {
+auto binary_operator(Fn fn, const char* op) {
+  return [fn, op](const Tensor& self, const py::object& other) -> py::object {
     if (other.is_none()) return py::reinterpret_borrow<py::object>(Py_NotImplemented);
-    Tensor b = tensor_operand(other, op);
-    return py::cast(reflected ? fn(b, self) : fn(self, b));
+    return py::cast(fn(self, tensor_operand(other, op)));
+  };
+}
+template <typename Fn>
+auto reflected_operator(Fn fn, const char* op) {
+  return [fn, op](const Tensor& self, const py::object& other) -> py::object {
+    if (other.is_none()) return py::reinterpret_borrow<py::object>(Py_NotImplemented);
+    return py::cast(fn(tensor_operand(other, op), self));
   };
 }
 
@@ -347,29 +354,29 @@ void bind_tensor(py::module_& m) {
         if (a.dtype() != DType::Bool) throw py::type_error("~ (bitwise not) is only supported for bool tensors here, got " + a.describe());
         return ops::logical_not(a);
       })
-      .def("__add__", binary_operator([](const Tensor& a, const Tensor& b) { return ops::add(a, b); }, "add", false))
-      .def("__radd__", binary_operator([](const Tensor& a, const Tensor& b) { return ops::add(a, b); }, "add", true))
-      .def("__iadd__", binary_operator([](const Tensor& a, const Tensor& b) { return ops::add_(a, b); }, "add_", false))
-      .def("__sub__", binary_operator([](const Tensor& a, const Tensor& b) { return ops::sub(a, b); }, "sub", false))
-      .def("__rsub__", binary_operator([](const Tensor& a, const Tensor& b) { return ops::sub(a, b); }, "sub", true))
-      .def("__isub__", binary_operator([](const Tensor& a, const Tensor& b) { return ops::sub_(a, b); }, "sub_", false))
-      .def("__mul__", binary_operator(&ops::mul, "mul", false))
-      .def("__rmul__", binary_operator(&ops::mul, "mul", true))
-      .def("__imul__", binary_operator(&ops::mul_, "mul_", false))
-      .def("__truediv__", binary_operator(&ops::div, "div", false))
-      .def("__rtruediv__", binary_operator(&ops::div, "div", true))
-      .def("__itruediv__", binary_operator(&ops::div_, "div_", false))
-      .def("__pow__", binary_operator(&ops::pow, "pow", false))
-      .def("__rpow__", binary_operator(&ops::pow, "pow", true))
-      .def("__ipow__", binary_operator(&ops::pow_, "pow_", false))
-      .def("__eq__", binary_operator(&ops::eq, "eq", false))
-      .def("__ne__", binary_operator(&ops::ne, "ne", false))
-      .def("__lt__", binary_operator(&ops::lt, "lt", false))
-      .def("__le__", binary_operator(&ops::le, "le", false))
-      .def("__gt__", binary_operator(&ops::gt, "gt", false))
-      .def("__ge__", binary_operator(&ops::ge, "ge", false))
-      .def("__and__", binary_operator(&ops::logical_and, "logical_and", false))
-      .def("__or__", binary_operator(&ops::logical_or, "logical_or", false))
+      .def("__add__", binary_operator([](const Tensor& a, const Tensor& b) { return ops::add(a, b); }, "add"))
+      .def("__radd__", reflected_operator([](const Tensor& a, const Tensor& b) { return ops::add(a, b); }, "add"))
+      .def("__iadd__", binary_operator([](const Tensor& a, const Tensor& b) { return ops::add_(a, b); }, "add_"))
+      .def("__sub__", binary_operator([](const Tensor& a, const Tensor& b) { return ops::sub(a, b); }, "sub"))
+      .def("__rsub__", reflected_operator([](const Tensor& a, const Tensor& b) { return ops::sub(a, b); }, "sub"))
+      .def("__isub__", binary_operator([](const Tensor& a, const Tensor& b) { return ops::sub_(a, b); }, "sub_"))
+      .def("__mul__", binary_operator(&ops::mul, "mul"))
+      .def("__rmul__", reflected_operator(&ops::mul, "mul"))
+      .def("__imul__", binary_operator(&ops::mul_, "mul_"))
+      .def("__truediv__", binary_operator(&ops::div, "div"))
+      .def("__rtruediv__", reflected_operator(&ops::div, "div"))
+      .def("__itruediv__", binary_operator(&ops::div_, "div_"))
+      .def("__pow__", binary_operator(&ops::pow, "pow"))
+      .def("__rpow__", reflected_operator(&ops::pow, "pow"))
+      .def("__ipow__", binary_operator(&ops::pow_, "pow_"))
+      .def("__eq__", binary_operator(&ops::eq, "eq"))
+      .def("__ne__", binary_operator(&ops::ne, "ne"))
+      .def("__lt__", binary_operator(&ops::lt, "lt"))
+      .def("__le__", binary_operator(&ops::le, "le"))
+      .def("__gt__", binary_operator(&ops::gt, "gt"))
+      .def("__ge__", binary_operator(&ops::ge, "ge"))
+      .def("__and__", binary_operator(&ops::logical_and, "logical_and"))
+      .def("__or__", binary_operator(&ops::logical_or, "logical_or"))
       .def("__matmul__", [](const Tensor& a, const Tensor& b) { return ops::matmul(a, b); })
       .def("__repr__", &repr)
       .def("__bool__", [](const Tensor& x) {

@@ -242,10 +242,6 @@ Tensor compute_into(const Tensor& self, PointwiseOp op, std::initializer_list<Te
   const std::vector<Tensor> given(input_list);
   const Plan p = plan(o, given);
   const std::string name = std::string(o.name) + "_";
-  if (GradMode::is_enabled() && self.requires_grad())
-    throw ValueError(name + ": cannot modify " + self.describe() +
-                     " in place: it requires grad and autograd does not record in-place changes; "
-                     "do it under dl.no_grad() or use the out-of-place op");
   if (p.shape != self.shape())
     throw ValueError(name + ": output with shape " + shape_str(self.shape()) +
                      " doesn't match the broadcast shape " + shape_str(p.shape));
@@ -253,6 +249,25 @@ Tensor compute_into(const Tensor& self, PointwiseOp op, std::initializer_list<Te
   if ((is_floating(p.output) && !is_floating(self.dtype())) || (self.dtype() == DType::Bool && p.output != DType::Bool))
     throw ValueError(name + ": result type " + dtype_name(p.output) + " can't be cast to the desired output type " +
                      dtype_name(self.dtype()));
+  bool records = false;
+  for (size_t k = 0; k < given.size(); ++k) records = records || (!is_condition(o, k) && given[k].requires_grad());
+  if (GradMode::is_enabled() && records) {
+    // Autograd through an in-place op (loss += term): compute the result out of place, recording
+    // its node, write it into self and make that node self's history (PyTorch rebases likewise).
+    // A saved input that the write overwrites makes backward raise through its version counter.
+    if (self.requires_grad() && self.is_leaf())
+      throw std::runtime_error(name + ": a leaf tensor that requires grad (" + self.describe() +
+                               ") is being used in an in-place operation; do it under dl.no_grad()");
+    const Tensor result = compute(op, input_list, args);
+    {
+      NoGradGuard no_grad;
+      Tensor target = self;  // a handle: copy_ writes self's storage
+      target.copy_(result);
+    }
+    self.impl()->grad_fn = result.grad_fn();
+    self.impl()->requires_grad = true;
+    return self;
+  }
   if (self.numel() == 0) return self;
   const std::vector<Tensor> inputs = converted(o, given, p.compute);
   // The kernel writes self directly when its dtype is the result's; otherwise the result is
