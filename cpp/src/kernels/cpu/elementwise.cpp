@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cpu_parallel.h"
+#include "strided_runs.h"
 #include "dlcore/kernels.h"
 
 namespace dlcore::kernels::cpu {
@@ -56,30 +57,9 @@ Iteration coalesce(const BroadcastShape& s) {
 // run(a_offset, b_offset, linear_start, length).
 template <class Run>
 void for_each_run(const Iteration& it, int64_t begin, int64_t end, Run&& run) {
-  if (begin >= end) return;
-  int64_t coord[kMaxDims];
-  int64_t rest = begin;
-  for (int d = it.ndim - 1; d >= 0; --d) {
-    coord[d] = rest % it.sizes[d];
-    rest /= it.sizes[d];
-  }
-  const int inner = it.ndim - 1;
-  int64_t linear = begin;
-  while (linear < end) {
-    int64_t a_off = 0, b_off = 0;
-    for (int d = 0; d < it.ndim; ++d) {
-      a_off += coord[d] * it.a_strides[d];
-      b_off += coord[d] * it.b_strides[d];
-    }
-    const int64_t length = std::min(it.sizes[inner] - coord[inner], end - linear);
-    run(a_off, b_off, linear, length);
-    linear += length;
-    coord[inner] += length;
-    for (int d = inner; d > 0 && coord[d] == it.sizes[d]; --d) {
-      coord[d] = 0;
-      ++coord[d - 1];
-    }
-  }
+  const int64_t* strides[2] = {it.a_strides, it.b_strides};
+  detail::for_each_run(it.ndim, it.sizes, 2, strides, begin, end,
+                       [&](const int64_t* off, int64_t linear, int64_t n) { run(off[0], off[1], linear, n); });
 }
 
 // One run of a strided copy: n elements from src (stride sx, 0 for a broadcast value) to dst

@@ -5,6 +5,7 @@
 
 #include "../pointwise_dispatch.h"
 #include "cpu_parallel.h"
+#include "strided_runs.h"
 #include "dlcore/kernels.h"
 
 namespace dlcore::kernels::cpu {
@@ -23,34 +24,6 @@ struct Bases {
   }
 };
 
-// Calls run(offsets, length) for each innermost-dimension run of the linear range [begin, end);
-// offsets[k] is operand k's element offset at the run's start.
-template <class Run>
-void for_each_run(const PointwiseIter& it, int64_t begin, int64_t end, Run&& run) {
-  if (begin >= end) return;
-  int64_t coord[kMaxDims];
-  int64_t rest = begin;
-  for (int d = it.ndim - 1; d >= 0; --d) {
-    coord[d] = rest % it.sizes[d];
-    rest /= it.sizes[d];
-  }
-  const int inner = it.ndim - 1;
-  int64_t offsets[kMaxOperands];
-  for (int64_t linear = begin; linear < end;) {
-    for (int k = 0; k < it.noperands; ++k) {
-      offsets[k] = 0;
-      for (int d = 0; d < it.ndim; ++d) offsets[k] += coord[d] * it.strides[k][d];
-    }
-    const int64_t length = std::min(it.sizes[inner] - coord[inner], end - linear);
-    run(offsets, length);
-    linear += length;
-    coord[inner] += length;
-    for (int d = inner; d > 0 && coord[d] == it.sizes[d]; --d) {
-      coord[d] = 0;
-      ++coord[d - 1];
-    }
-  }
-}
 
 // Runs element(i_out, i_in...) style work: body(offsets, steps, length) per run, steps[k] the
 // operand's innermost stride. Threads split the linear range.
@@ -61,7 +34,10 @@ void strided_loop(const PointwiseIter& it, Body&& body) {
   int64_t steps[kMaxOperands];
   for (int k = 0; k < it.noperands; ++k) steps[k] = it.strides[k][it.ndim - 1];
   parallel_for(n, kParallelGrain, [&](int64_t begin, int64_t end) {
-    for_each_run(it, begin, end, [&](const int64_t* offsets, int64_t length) { body(offsets, steps, length); });
+    const int64_t* strides[kMaxOperands];
+    for (int k = 0; k < it.noperands; ++k) strides[k] = it.strides[k];
+    detail::for_each_run(it.ndim, it.sizes, it.noperands, strides, begin, end,
+                         [&](const int64_t* offsets, int64_t, int64_t length) { body(offsets, steps, length); });
   });
 }
 
