@@ -1,6 +1,7 @@
 // Private to cuda/: what every kernel file needs from the runtime. Errors from CUDA calls and launches
-// become std::runtime_error naming the op and CUDA's own message, all work goes to one stream, and
-// kernels can record errors (a bad target, say) in a flag that synchronize() reports.
+// become std::runtime_error naming the op and CUDA's own message, work goes to the current stream of
+// the current device, and kernels can record errors (a bad target, say) in a flag that
+// synchronize() reports.
 #pragma once
 #include <cuda_runtime.h>
 
@@ -14,11 +15,14 @@
 
 namespace dlcore::cuda {
 
-// The single non-blocking stream every dlcore kernel and copy is enqueued on. Created on first
-// use, after ensure_usable() has confirmed this build can run on the device.
+// The most devices dlcore addresses (per-device state lives in fixed arrays of this size).
+constexpr int kMaxDevices = 64;
+
+// The current stream of the current device: where every kernel and copy is enqueued. Streams are
+// created on first use, after ensure_usable() has confirmed this build can run on the device.
 cudaStream_t stream();
 
-int multiprocessor_count();
+int multiprocessor_count();  // of the current device
 
 // Codes kernels store in the device error flag; runtime.cu maps each to its message.
 enum DeviceErrorCode : int {
@@ -26,9 +30,12 @@ enum DeviceErrorCode : int {
   kCrossEntropyTargetOutOfRange = 1,
 };
 
-// Device-visible pointer to the error flag. Kernels only ever set it; synchronize() and
-// copy_device_to_host() read and clear it.
+// Device-visible pointer to the current device's error flag. Kernels only ever set it;
+// synchronize() and copy_device_to_host() read and clear it.
 int* device_error_flag();
+// Reads and clears the current device's flag, raising the recorded error; only meaningful once the
+// work that may have set it has been waited for.
+void raise_recorded_device_error();
 
 // The caching allocator's private pools, used by Graph: begin_pool() routes allocations and frees
 // to a new pool and returns its id; end_pool() routes them back to the shared pool; release_pool()
@@ -57,8 +64,8 @@ inline unsigned int grid_stride_blocks(int64_t n, int threads_per_block) {
 }
 
 // Scratch memory for one op from the caching allocator, returned when the op's host code ends.
-// Returning it while the op's kernels are still queued is safe: whoever gets the block next
-// enqueues behind them on the same stream.
+// Returning it while the op's kernels are still queued is safe: the block returns to the pool of the
+// stream they were enqueued on, and whoever gets it next enqueues behind them on that stream.
 class Workspace {
  public:
   explicit Workspace(size_t nbytes) : ptr_(allocate(nbytes)) {}

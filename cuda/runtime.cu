@@ -1,6 +1,8 @@
-// dlcore's CUDA runtime: device discovery, the architecture check, the one stream all work runs on,
-// copies, and the device error flag that lets kernels report bad inputs (a target out of range)
-// without a host round trip; the next wait turns the flag into an exception.
+// dlcore's CUDA runtime: device discovery, the architecture check, copies, and the per-device error
+// flag that lets kernels report bad inputs (a target out of range) without a host round trip; the
+// next wait turns the flag into an exception.
+#include <algorithm>
+#include <array>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
@@ -28,27 +30,26 @@ const char* device_error_message(int code) {
   }
 }
 
-// The runtime's state lives on the heap and is never destroyed, so tensors released during static
+// Per-device state lives on the heap and is never destroyed, so tensors released during static
 // destruction (after main returns) never touch a dead object.
-struct RuntimeState {
+struct DeviceState {
   std::once_flag usable_once;
-  std::once_flag stream_once;
   std::once_flag flag_once;
   std::once_flag sm_once;
-  cudaStream_t stream = nullptr;
   int* error_flag_host = nullptr;    // mapped pinned memory: the host reads it after a wait
   int* error_flag_device = nullptr;  // the same int as kernels see it
   int multiprocessors = 0;
 };
 
-RuntimeState& state() {
-  static RuntimeState* runtime_state = new RuntimeState();
-  return *runtime_state;
+DeviceState& state() {
+  static auto* devices = new std::array<DeviceState, kMaxDevices>();
+  return (*devices)[current_device()];
 }
 
-// Reads and clears the flag; only meaningful once the stream has been waited on.
+}  // namespace
+
 void raise_recorded_device_error() {
-  RuntimeState& s = state();
+  DeviceState& s = state();
   if (s.error_flag_host == nullptr) return;
   volatile int* flag = s.error_flag_host;
   const int code = *flag;
@@ -57,8 +58,6 @@ void raise_recorded_device_error() {
     throw std::runtime_error(device_error_message(code));
   }
 }
-
-}  // namespace
 
 void throw_cuda_error(cudaError_t error, const char* what, const char* file, int line) {
   const char* base = std::strrchr(file, '/');
@@ -70,13 +69,36 @@ void throw_cuda_error(cudaError_t error, const char* what, const char* file, int
 bool is_available() { return device_count() > 0; }
 
 int device_count() {
-  int count = 0;
-  // No driver, no device or a driver too old for this runtime all mean "not available".
-  if (cudaGetDeviceCount(&count) != cudaSuccess) {
-    (void)cudaGetLastError();
-    return 0;
-  }
+  // Asked on every device switch; the count cannot change within a process, so it is read once.
+  static const int count = [] {
+    int n = 0;
+    // No driver, no device or a driver too old for this runtime all mean "not available".
+    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+      (void)cudaGetLastError();
+      return 0;
+    }
+    return std::min(n, kMaxDevices);
+  }();
   return count;
+}
+
+namespace {
+cudaDeviceProp device_properties(int device) {
+  device = device < 0 ? current_device() : device;
+  if (device >= device_count())
+    throw std::runtime_error("CUDA device index " + std::to_string(device) + " is out of range: " +
+                             std::to_string(device_count()) + " visible");
+  cudaDeviceProp properties;
+  DLCORE_CUDA_CHECK(cudaGetDeviceProperties(&properties, device));
+  return properties;
+}
+}  // namespace
+
+std::string device_name(int device) { return device_properties(device).name; }
+
+std::pair<int, int> device_capability(int device) {
+  const cudaDeviceProp properties = device_properties(device);
+  return {properties.major, properties.minor};
 }
 
 void ensure_usable() {
@@ -87,11 +109,9 @@ void ensure_usable() {
     const cudaError_t probe = cudaFuncGetAttributes(&attributes, architecture_probe_kernel);
     if (probe == cudaSuccess) return;
     (void)cudaGetLastError();
-    int device = 0;
     cudaDeviceProp properties;
     std::string gpu = "the current GPU";
-    if (cudaGetDevice(&device) == cudaSuccess &&
-        cudaGetDeviceProperties(&properties, device) == cudaSuccess) {
+    if (cudaGetDeviceProperties(&properties, current_device()) == cudaSuccess) {
       gpu = std::string("GPU '") + properties.name + "' (compute capability " +
             std::to_string(properties.major) + "." + std::to_string(properties.minor) + ")";
     }
@@ -102,28 +122,17 @@ void ensure_usable() {
   });
 }
 
-cudaStream_t stream() {
-  RuntimeState& s = state();
-  std::call_once(s.stream_once, [&s] {
-    ensure_usable();
-    DLCORE_CUDA_CHECK(cudaStreamCreateWithFlags(&s.stream, cudaStreamNonBlocking));
-  });
-  return s.stream;
-}
-
 int multiprocessor_count() {
-  RuntimeState& s = state();
+  DeviceState& s = state();
   std::call_once(s.sm_once, [&s] {
-    int device = 0;
-    DLCORE_CUDA_CHECK(cudaGetDevice(&device));
     DLCORE_CUDA_CHECK(
-        cudaDeviceGetAttribute(&s.multiprocessors, cudaDevAttrMultiProcessorCount, device));
+        cudaDeviceGetAttribute(&s.multiprocessors, cudaDevAttrMultiProcessorCount, current_device()));
   });
   return s.multiprocessors;
 }
 
 int* device_error_flag() {
-  RuntimeState& s = state();
+  DeviceState& s = state();
   std::call_once(s.flag_once, [&s] {
     ensure_usable();
     // Mapped pinned memory: kernels write it rarely (only on an error) and the host can read it
@@ -160,14 +169,35 @@ void copy_device_to_device(void* dst, const void* src, size_t nbytes) {
   DLCORE_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyDeviceToDevice, stream()));
 }
 
+void copy_between_devices(void* dst, int dst_device, const void* src, int src_device, size_t nbytes) {
+  if (nbytes == 0) return;
+  if (dst_device == src_device) {
+    DeviceGuard guard(dst_device);
+    return copy_device_to_device(dst, src, nbytes);
+  }
+  // The copy runs on the source's current stream, after the destination's queued work (which may
+  // still use the destination block), and the destination's later work waits for it; each block
+  // thus stays used only in the order of its own stream.
+  const Stream src_stream = current_stream(src_device);
+  const Stream dst_stream = current_stream(dst_device);
+  stream_wait_stream(src_stream, dst_stream);
+  {
+    DeviceGuard guard(src_device);
+    DLCORE_CUDA_CHECK(cudaMemcpyPeerAsync(dst, dst_device, src, src_device, nbytes, src_stream.handle));
+  }
+  stream_wait_stream(dst_stream, src_stream);
+}
+
 void memset_zero(void* dst, size_t nbytes) {
   if (nbytes == 0) return;
   DLCORE_CUDA_CHECK(cudaMemsetAsync(dst, 0, nbytes, stream()));
 }
 
-void synchronize() {
+void synchronize(int device) {
   check_not_capturing("synchronize");
-  DLCORE_CUDA_CHECK(cudaStreamSynchronize(stream()));
+  DeviceGuard guard(device);
+  ensure_usable();
+  DLCORE_CUDA_CHECK(cudaDeviceSynchronize());
   raise_recorded_device_error();
 }
 

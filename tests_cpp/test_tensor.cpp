@@ -91,7 +91,13 @@ TEST(TensorMetadata, DescribeAndHelpers) {
   EXPECT_EQ(dtype_size(DType::Int64), 8u);
   EXPECT_EQ(dtype_name(DType::UInt8), "uint8");
   EXPECT_TRUE(Device::parse("cuda:0").is_cuda());
-  expect_value_error([] { Device::parse("cuda:1"); }, "unknown device");
+  EXPECT_EQ(Device::parse("cuda:1").index, 1);
+  EXPECT_EQ(Device::parse("cuda").index, -1);
+  EXPECT_NE(Device::parse("cuda"), Device::parse("cuda:0"));  // as in torch: an index is part of a device
+  EXPECT_EQ(Device::parse("cuda:12").str(), "cuda:12");
+  EXPECT_EQ(Device::parse("cpu:0").resolved(), Device::cpu());
+  for (const char* bad : {"gpu", "cuda:", "cuda:x", "cuda:-1", "cuda:007", "cuda:100"})
+    EXPECT_THROW(Device::parse(bad), std::runtime_error) << bad;
   expect_value_error([] { Tensor().shape(); }, "undefined");
 }
 

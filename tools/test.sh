@@ -3,7 +3,8 @@
 # is present, the Python module and the GoogleTest suite in build/, then runs ctest (also on a
 # CPU-only build when CUDA was found) and pytest. Where no GPU is usable (CI), the CUDA backend's
 # tests then run on the CPU emulator (tools/cuda_emulator) in build-emu/: every CUDA kernel against
-# the CPU one and the CUDA-graph tests, C++ and Python (a few minutes; DLCORE_SKIP_EMULATOR=1 skips).
+# the CPU one, the CUDA-graph tests and the multi-device and stream tests (two emulated devices),
+# C++ and Python (a few minutes; DLCORE_SKIP_EMULATOR=1 skips).
 # Extra arguments go to pytest (e.g. `bash tools/test.sh -k conv`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,5 +31,6 @@ if [ "${DLCORE_SKIP_EMULATOR:-0}" != 1 ] && \
   ctest --test-dir build-emu --output-on-failure -j "$jobs" -R '^Cuda'
   # The emulated module must be the one imported, or the GPU tests would silently skip.
   PYTHONPATH="$PWD/build-emu/python" python3 -c 'import dlcore; assert dlcore.cuda.is_available(), dlcore.__file__'
-  PYTHONPATH="$PWD/build-emu/python" python3 -m pytest -q -p no:cacheprovider tests_py/test_cuda_graph.py
+  PYTHONPATH="$PWD/build-emu/python" python3 -m pytest -q -p no:cacheprovider tests_py/test_cuda_graph.py \
+    tests_py/test_devices.py
 fi

@@ -21,6 +21,9 @@ Tensor tensor_from_python(const py::handle& value, const char* op);
 // Tensor::wrapped_number) or data as tensor_from_python takes it.
 Tensor tensor_operand(const py::handle& value, const char* op);
 
+// A device argument as torch takes one: a dl.device, a string ("cuda:1") or a CUDA index.
+Device device_from_python(const py::handle& device);
+
 // The op table's surfaces (generated from cpp/op_table.py: bindings_generated.cpp).
 void bind_generated_ops(py::module_& m, py::module_& functional, py::class_<Tensor>& tensor);
 
@@ -37,6 +40,6 @@ void bind_reductions(py::module_& m, py::module_& functional, py::class_<Tensor>
 void bind_nn(py::module_& m);
 void bind_hooks(py::module_& m);  // needs Tensor bound (bind_tensor) first
 void bind_optim(py::module_& m);
-void bind_cuda(py::module_& m);
+void bind_cuda(py::module_& m, py::class_<Tensor>& tensor);  // adds Tensor.record_stream
 
 }  // namespace dlcore::bindings

@@ -24,5 +24,5 @@ PYBIND11_MODULE(_C, m) {
   auto optim = m.def_submodule("optim", "Optimizers");
   dlcore::bindings::bind_optim(optim);
   auto cuda = m.def_submodule("cuda", "CUDA device management");
-  dlcore::bindings::bind_cuda(cuda);
+  dlcore::bindings::bind_cuda(cuda, tensor);
 }

@@ -113,11 +113,6 @@ bool hooks_below(const Module& mod) {
   return false;
 }
 
-Device device_arg(const py::object& d) {
-  if (py::isinstance<Device>(d)) return d.cast<Device>();
-  return Device::parse(py::str(d));
-}
-
 }  // namespace
 
 void bind_nn(py::module_& m) {
@@ -189,13 +184,13 @@ void bind_nn(py::module_& m) {
         return self;
       })
       .def("to", [](py::object self, const py::object& device) {
-        self.cast<Module&>().to(device_arg(device));
+        self.cast<Module&>().to(device_from_python(device));
         return self;
       }, "device"_a)
-      .def("cuda", [](py::object self) {
-        self.cast<Module&>().to(Device::cuda());
+      .def("cuda", [](py::object self, const py::object& device) {
+        self.cast<Module&>().to(device.is_none() ? Device::cuda() : device_from_python(device));
         return self;
-      })
+      }, "device"_a = py::none())
       .def("cpu", [](py::object self) {
         self.cast<Module&>().to(Device::cpu());
         return self;

@@ -13,13 +13,23 @@
 #include "dlcore/ops.h"
 
 namespace dlcore::bindings {
-namespace {
 using namespace pybind11::literals;
 
-Device to_device(const py::handle& d) {
+Device device_from_python(const py::handle& d) {
   if (py::isinstance<Device>(d)) return d.cast<Device>();
-  return Device::parse(py::str(d));
+  if (py::isinstance<py::bool_>(d)) throw py::type_error("device: expected a device, a string or an index, got a bool");
+  if (py::isinstance<py::int_>(d)) {
+    const int64_t index = d.cast<int64_t>();
+    if (index < 0) throw std::runtime_error("Device index must not be negative, got " + std::to_string(index));
+    return Device::cuda(static_cast<int>(std::min<int64_t>(index, 100)));
+  }
+  if (!py::isinstance<py::str>(d))
+    throw py::type_error("device: expected a dl.device, a string or an index, got " +
+                         std::string(py::str(py::type::of(d).attr("__name__"))));
+  return Device::parse(d.cast<std::string>());
 }
+
+namespace {
 
 // The dtype of a numpy array, as torch.from_numpy maps it.
 DType dtype_of_numpy(const py::dtype& dt) {
@@ -122,7 +132,7 @@ Tensor to_any(const Tensor& x, const py::args& args, const py::kwargs& kwargs) {
   auto take = [&](const py::handle& a) {
     if (py::isinstance<DType>(a)) dtype = a.cast<DType>();
     else if (py::isinstance<Tensor>(a)) { device = a.cast<Tensor>().device(); dtype = a.cast<Tensor>().dtype(); }
-    else if (!a.is_none()) device = to_device(a);
+    else if (!a.is_none()) device = device_from_python(a);
   };
   for (const py::handle& a : args) take(a);
   for (auto item : kwargs) {
@@ -181,7 +191,7 @@ std::string repr(const Tensor& t) {
     out << std::string(py::str(py::module_::import("numpy").attr("array2string")(arr, "separator"_a = ", ", "prefix"_a = "tensor(")));
   }
   out << ", shape=" << shape_str(t.shape()) << ", dtype=" << dtype_name(t.dtype());
-  if (t.is_cuda()) out << ", device='cuda'";
+  if (t.is_cuda()) out << ", device='" << t.device().str() << "'";
   if (t.grad_fn()) out << ", grad_fn=<" << t.grad_fn()->name() << ">";
   else if (t.requires_grad()) out << ", requires_grad=True";
   out << ")";
@@ -256,17 +266,38 @@ void bind_tensor(py::module_& m) {
     return r.result();
   }, "tensor1"_a, "tensor2"_a);
 
-  py::class_<Device>(m, "device")
-      .def(py::init([](const std::string& name) { return Device::parse(name); }), "name"_a)
-      .def_property_readonly("type", [](const Device& d) { return d.str(); })
+  py::class_<Device>(m, "device", "A device type and optional index, as torch.device: dl.device('cuda:1'), "
+                                  "dl.device('cuda', 1), dl.device(1).")
+      .def(py::init([](const py::object& type, const py::object& index) {
+        Device d = device_from_python(type);
+        if (index.is_none()) return d;
+        if (!py::isinstance<py::str>(type))
+          throw py::type_error("device(): an index may only follow a device type string, got " + std::string(py::repr(type)));
+        if (d.index >= 0)
+          throw std::runtime_error("device(): type (string) must not include an index because index was passed "
+                                   "explicitly: " + std::string(py::str(type)));
+        const int64_t i = index.cast<int64_t>();
+        if (i < 0) throw std::runtime_error("Device index must not be negative, got " + std::to_string(i));
+        return d.is_cuda() ? Device::cuda(static_cast<int>(std::min<int64_t>(i, 100)))
+                           : Device{DeviceType::CPU, static_cast<int8_t>(std::min<int64_t>(i, 99))};
+      }), "type"_a, "index"_a = py::none())
+      .def_property_readonly("type", [](const Device& d) { return d.is_cuda() ? "cuda" : "cpu"; })
+      .def_property_readonly("index", [](const Device& d) -> py::object {
+        return d.index < 0 ? py::object(py::none()) : py::object(py::int_(static_cast<int>(d.index)));
+      })
       .def("__str__", &Device::str)
-      .def("__repr__", [](const Device& d) { return "device(type='" + d.str() + "')"; })
+      .def("__repr__", [](const Device& d) {
+        const std::string type = d.is_cuda() ? "cuda" : "cpu";
+        return "device(type='" + type + "'" + (d.index < 0 ? "" : ", index=" + std::to_string(d.index)) + ")";
+      })
       .def("__eq__", [](const Device& a, const py::object& b) {
         if (py::isinstance<Device>(b)) return a == b.cast<Device>();
         if (py::isinstance<py::str>(b)) return a == Device::parse(b.cast<std::string>());
         return false;
       })
-      .def("__hash__", [](const Device& d) { return static_cast<int>(d.type); });
+      .def("__hash__", [](const Device& d) { return static_cast<int>(d.type) * 128 + d.index + 1; })
+      .def(py::pickle([](const Device& d) { return py::make_tuple(d.str()); },
+                      [](const py::tuple& state) { return Device::parse(state[0].cast<std::string>()); }));
 
   py::class_<Node, std::shared_ptr<Node>>(m, "Node").def("name", &Node::name).def("__repr__", [](const Node& n) {
     return "<" + n.name() + ">";
@@ -334,7 +365,10 @@ void bind_tensor(py::module_& m) {
       }, "dtype"_a = py::none())
       .def("is_floating_point", [](const Tensor& x) { return is_floating(x.dtype()); })
       .def("element_size", [](const Tensor& x) { return dtype_size(x.dtype()); })
-      .def("cuda", [](const Tensor& x) { return x.to(Device::cuda()); })
+      .def("cuda", [](const Tensor& x, const py::object& device, bool) {
+        return x.to(device.is_none() ? Device::cuda() : device_from_python(device));
+      }, "device"_a = py::none(), "non_blocking"_a = false)
+      .def("get_device", [](const Tensor& x) { return x.is_cuda() ? static_cast<int>(x.device().index) : -1; })
       .def("cpu", [](const Tensor& x) { return x.to(Device::cpu()); })
       .def("clone", &Tensor::clone)
       .def("zero_", [](Tensor& x) { x.zero_(); return x; })
@@ -412,14 +446,14 @@ void bind_tensor(py::module_& m) {
       shares_input = false;
     }
     if (shares_input) t = t.detach().clone();  // like torch.tensor: always a new leaf with its own storage
-    if (!device.is_none()) t = t.to(to_device(device));
+    if (!device.is_none()) t = t.to(device_from_python(device));
     if (requires_grad) t.set_requires_grad(true);
     return t;
   }, "data"_a, "dtype"_a = py::none(), "device"_a = py::none(), "requires_grad"_a = false);
   // Factories take a shape as varargs or one sequence, and dtype=/device=/requires_grad= keywords.
   auto make = [](auto fn) {
     return [fn](py::args shape, const py::object& dtype, const py::object& device, bool requires_grad) {
-      Device d = device.is_none() ? Device::cpu() : to_device(device);
+      Device d = device.is_none() ? Device::cpu() : device_from_python(device);
       DType dt = dtype.is_none() ? DType::Float32 : dtype.cast<DType>();
       Tensor t = fn(shape_from_args(shape), d, dt);
       if (requires_grad) t.set_requires_grad(true);
@@ -448,7 +482,7 @@ void bind_tensor(py::module_& m) {
     const Scalar v = scalar_of(value, "full");
     // torch.full infers the dtype from the fill value: bool, int64 or the default float.
     const DType dt = !dtype.is_none() ? dtype.cast<DType>() : v.dtype() == DType::Float64 ? DType::Float32 : v.dtype();
-    Tensor t = Tensor::full(shape, v, dt, device.is_none() ? Device::cpu() : to_device(device));
+    Tensor t = Tensor::full(shape, v, dt, device.is_none() ? Device::cpu() : device_from_python(device));
     if (requires_grad) t.set_requires_grad(true);
     return t;
   }, "size"_a, "fill_value"_a, py::kw_only(), "dtype"_a = py::none(), "device"_a = py::none(), "requires_grad"_a = false);
@@ -460,7 +494,7 @@ void bind_tensor(py::module_& m) {
     const Scalar st = scalar_of(step, "arange");
     const bool all_integers = start.dtype() != DType::Float64 && end.dtype() != DType::Float64 && st.dtype() != DType::Float64;
     const DType dt = !dtype.is_none() ? dtype.cast<DType>() : all_integers ? DType::Int64 : DType::Float32;
-    Tensor t = arange(start, end, st, dt, device.is_none() ? Device::cpu() : to_device(device));
+    Tensor t = arange(start, end, st, dt, device.is_none() ? Device::cpu() : device_from_python(device));
     if (requires_grad) t.set_requires_grad(true);
     return t;
   }, "start"_a, "end"_a = py::none(), "step"_a = 1, py::kw_only(), "dtype"_a = py::none(), "device"_a = py::none(),

@@ -9,8 +9,18 @@
 // wrong result or a hang). cudaMalloc poisons memory with 0xFF so reads of unwritten memory give
 // NaNs. DLCORE_EMULATED_SMS sets the reported multiprocessor count (default 132, an H100), which
 // grid-stride kernels and split-K size their grids by. Graph capture records launches, copies and
-// memsets and replays them. Not modelled: concurrency between blocks, the memory model, fast-math
-// rounding, and anything cuda/ does not use (a new intrinsic must be added here).
+// memsets queued on the captured stream and replays them.
+//
+// Devices: DLCORE_EMULATED_DEVICES (default 2) devices share host memory, but each allocation
+// remembers its device and the emulator enforces CUDA's rules where a real GPU would fail: a kernel
+// must launch on a stream of the current device, and a raw pointer argument that points into
+// another device's allocation fails the launch with cudaErrorIllegalAddress (as on GPUs without peer
+// access); device-to-device copies and memsets must stay on one device (cudaMemcpyPeerAsync crosses);
+// an event records only on a stream of its own device. Pointers inside struct arguments are not
+// checked. Streams and events are synchronous: work runs when queued, so an event completes when
+// recorded and elapsed_time measures host time between records. Not modelled: concurrency between
+// blocks or streams, the memory model, fast-math rounding, and anything cuda/ does not use (a new
+// intrinsic or runtime call must be added here).
 #pragma once
 #include <algorithm>
 #include <atomic>
@@ -24,7 +34,9 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <chrono>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
 #define __global__
@@ -99,13 +111,33 @@ enum cudaError_t {
   cudaErrorMemoryAllocation = 2,
   cudaErrorInvalidConfiguration = 9,
   cudaErrorNoDevice = 100,
+  cudaErrorInvalidDevice = 101,
+  cudaErrorInvalidDevicePointer = 17,
   cudaErrorNoKernelImageForDevice = 209,
+  cudaErrorInvalidResourceHandle = 400,
+  cudaErrorNotReady = 600,
+  cudaErrorIllegalAddress = 700,
+  cudaErrorStreamCaptureUnsupported = 900,
 };
 enum cudaMemcpyKind { cudaMemcpyHostToDevice = 1, cudaMemcpyDeviceToHost = 2, cudaMemcpyDeviceToDevice = 3 };
 enum cudaDeviceAttr { cudaDevAttrMultiProcessorCount = 16 };
-struct CUstream_st {};
+struct CUgraph_st;
+struct CUstream_st {
+  int device = 0;
+  CUgraph_st* capture = nullptr;  // non-null while the stream is being captured
+};
 using cudaStream_t = CUstream_st*;
+struct CUevent_st {
+  int device = 0;
+  unsigned flags = 0;
+  bool recorded = false;
+  std::chrono::steady_clock::time_point time;
+};
+using cudaEvent_t = CUevent_st*;
 constexpr unsigned cudaStreamNonBlocking = 1;
+constexpr unsigned cudaEventDefault = 0;
+constexpr unsigned cudaEventBlockingSync = 1;
+constexpr unsigned cudaEventDisableTiming = 2;
 constexpr unsigned cudaHostAllocMapped = 2;
 struct cudaFuncAttributes { int numRegs; };
 struct cudaDeviceProp { char name[256]; int major, minor; };
@@ -115,17 +147,27 @@ const char* cudaGetErrorName(cudaError_t e);
 cudaError_t cudaGetLastError();
 cudaError_t cudaGetDeviceCount(int* count);
 cudaError_t cudaGetDevice(int* device);
+cudaError_t cudaSetDevice(int device);
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device);
 cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device);
 template <class F> cudaError_t cudaFuncGetAttributes(cudaFuncAttributes* a, F) { a->numRegs = 0; return cudaSuccess; }
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned flags);
 cudaError_t cudaStreamSynchronize(cudaStream_t s);
+cudaError_t cudaStreamQuery(cudaStream_t s);
+cudaError_t cudaStreamWaitEvent(cudaStream_t s, cudaEvent_t e, unsigned flags);
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned flags);
+cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s);
+cudaError_t cudaEventQuery(cudaEvent_t e);
+cudaError_t cudaEventSynchronize(cudaEvent_t e);
+cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end);
+cudaError_t cudaEventDestroy(cudaEvent_t e);
 cudaError_t cudaDeviceSynchronize();
 cudaError_t cudaMalloc(void** p, size_t n);
 cudaError_t cudaFree(void* p);
 cudaError_t cudaHostAlloc(void** p, size_t n, unsigned flags);
 cudaError_t cudaHostGetDevicePointer(void** d, void* h, unsigned flags);
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t n, cudaMemcpyKind, cudaStream_t);
+cudaError_t cudaMemcpyPeerAsync(void* dst, int dst_device, const void* src, int src_device, size_t n, cudaStream_t);
 cudaError_t cudaMemsetAsync(void* dst, int v, size_t n, cudaStream_t);
 // ---- graphs: while capturing, launches/copies/memsets are recorded, replayed by cudaGraphLaunch ----
 enum cudaStreamCaptureMode { cudaStreamCaptureModeGlobal = 0, cudaStreamCaptureModeThreadLocal = 1, cudaStreamCaptureModeRelaxed = 2 };
@@ -139,22 +181,43 @@ cudaError_t cudaGraphInstantiateWithFlags(cudaGraphExec_t*, cudaGraph_t, unsigne
 cudaError_t cudaGraphLaunch(cudaGraphExec_t, cudaStream_t);
 cudaError_t cudaGraphExecDestroy(cudaGraphExec_t);
 cudaError_t cudaGraphDestroy(cudaGraph_t);
+
 namespace emu {
-extern CUgraph_st* capture;  // non-null while a stream is being captured
+int current_device();
+// The device of the allocation `p` points into, or -1 when it is not device memory (host memory,
+// null, a pointer past every allocation).
+int device_of(const void* p);
+
+template <class T>
+bool on_other_device(const T& value, int device) {
+  if constexpr (std::is_pointer_v<T>) {
+    const int owner = device_of(static_cast<const void*>(value));
+    return owner >= 0 && owner != device;
+  } else {
+    return false;
+  }
 }
 
-namespace emu {
-
 template <class... Params, class... Args>
-void launch(void (*kernel)(Params...), dim3 grid, dim3 block, Args&&... args) {
+void launch(void (*kernel)(Params...), dim3 grid, dim3 block, cudaStream_t stream, Args&&... args) {
   if (block.x * block.y * block.z > 1024 || block.x * block.y * block.z == 0 || grid.y > 65535 ||
       grid.z > 65535 || grid.x == 0) {
     set_last_error(cudaErrorInvalidConfiguration);
     return;
   }
+  const int device = current_device();
+  if (stream != nullptr && stream->device != device) {  // a stream of another device
+    set_last_error(cudaErrorInvalidResourceHandle);
+    return;
+  }
   std::tuple<std::decay_t<Params>...> params(std::forward<Args>(args)...);
-  if (capture) {
-    capture->ops.push_back([=] { run_grid(grid, block, [&] { std::apply([&](const auto&... p) { kernel(p...); }, params); }); });
+  const bool foreign = std::apply([&](const auto&... p) { return (on_other_device(p, device) || ...); }, params);
+  if (foreign) {
+    set_last_error(cudaErrorIllegalAddress);
+    return;
+  }
+  if (stream != nullptr && stream->capture != nullptr) {
+    stream->capture->ops.push_back([=] { run_grid(grid, block, [&] { std::apply([&](const auto&... p) { kernel(p...); }, params); }); });
     return;
   }
   run_grid(grid, block, [&] { std::apply([&](const auto&... p) { kernel(p...); }, params); });

@@ -2,8 +2,9 @@
 """Translates one CUDA source of dlcore's cuda/ folder into C++ for the CPU emulator.
 
 The only CUDA syntax a C++ compiler cannot read is the launch, ``kernel<<<grid, block, smem,
-stream>>>(args)``; it becomes ``::emu::launch(kernel, grid, block, args)`` (shared-memory size and
-stream are dropped: the emulator has one stream and static shared arrays). Everything else (the
+stream>>>(args)``; it becomes ``::emu::launch(kernel, grid, block, stream, args)`` (the shared-memory
+size is dropped: the emulator's shared arrays are static; the stream is kept, so the emulator can
+refuse a launch on another device's stream and record launches on a stream being captured). Everything else (the
 __global__/__device__ qualifiers, threadIdx, __syncthreads, ...) is provided by the emulator's
 cuda_runtime.h, which the build force-includes.
 
@@ -59,7 +60,9 @@ def translate(text: str) -> str:
             end -= 1
         start = kernel_start(text, end)
         close_at = text.index(">>>", open_at)
-        grid, block = split_top_level(text[open_at + 3:close_at])[:2]
+        config = split_top_level(text[open_at + 3:close_at])
+        grid, block = config[:2]
+        stream = config[3] if len(config) > 3 else "nullptr"
         args_open = close_at + 3
         while text[args_open].isspace():
             args_open += 1
@@ -75,7 +78,7 @@ def translate(text: str) -> str:
                     break
             args_close += 1
         args = text[args_open + 1:args_close].strip()
-        call = f"::emu::launch({text[start:end]}, {grid}, {block}{', ' + args if args else ''})"
+        call = f"::emu::launch({text[start:end]}, {grid}, {block}, {stream}{', ' + args if args else ''})"
         text = text[:start] + call + text[args_close + 1:]
     return text
 

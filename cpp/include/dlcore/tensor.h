@@ -14,16 +14,23 @@ namespace dlcore {
 
 enum class DeviceType : int8_t { CPU, CUDA };
 
+// A device type and, for CUDA, the GPU's index. index -1 means "not given" (torch's
+// device('cuda') has index None): creating a tensor there uses the current device, so a tensor's
+// own device always has an index. Equality compares both, as in torch (cuda != cuda:0).
 struct Device {
   DeviceType type = DeviceType::CPU;
+  int8_t index = -1;
   bool is_cuda() const { return type == DeviceType::CUDA; }
   bool is_cpu() const { return type == DeviceType::CPU; }
-  bool operator==(const Device& o) const { return type == o.type; }
-  bool operator!=(const Device& o) const { return type != o.type; }
-  std::string str() const { return is_cuda() ? "cuda" : "cpu"; }
-  static Device parse(const std::string& name);  // "cpu", "cuda", "cuda:0"
-  static Device cpu() { return Device{DeviceType::CPU}; }
-  static Device cuda() { return Device{DeviceType::CUDA}; }
+  bool operator==(const Device& o) const { return type == o.type && index == o.index; }
+  bool operator!=(const Device& o) const { return !(*this == o); }
+  std::string str() const;                       // "cpu", "cuda", "cuda:1"
+  // "cpu", "cpu:0", "cuda", "cuda:N"; anything else raises RuntimeError as torch does.
+  static Device parse(const std::string& name);
+  static Device cpu() { return Device{DeviceType::CPU, -1}; }
+  static Device cuda(int index = -1);            // RuntimeError for a negative index other than -1
+  // The device a tensor created on `requested` lives on: CUDA without an index -> the current one.
+  Device resolved() const;
 };
 
 using Shape = std::vector<int64_t>;

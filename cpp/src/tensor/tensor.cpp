@@ -18,9 +18,37 @@
 namespace dlcore {
 
 Device Device::parse(const std::string& name) {
-  if (name == "cpu") return cpu();
-  if (name == "cuda" || name == "cuda:0") return cuda();
-  throw ValueError("unknown device '" + name + "': expected 'cpu', 'cuda' or 'cuda:0'");
+  const size_t colon = name.find(':');
+  const std::string type = name.substr(0, colon);
+  if (type != "cpu" && type != "cuda")
+    throw std::runtime_error("Expected one of cpu, cuda device type at start of device string: '" + name + "'");
+  int index = -1;
+  if (colon != std::string::npos) {
+    const std::string digits = name.substr(colon + 1);
+    const bool valid = !digits.empty() && digits.size() <= 2 &&
+                       digits.find_first_not_of("0123456789") == std::string::npos &&
+                       (digits.size() == 1 || digits[0] != '0');
+    if (!valid)
+      throw std::runtime_error("Invalid device string: '" + name + "': the index after ':' must be a non-negative integer below 100");
+    index = std::stoi(digits);
+  }
+  return Device{type == "cuda" ? DeviceType::CUDA : DeviceType::CPU, static_cast<int8_t>(index)};
+}
+
+Device Device::cuda(int index) {
+  if (index < -1 || index > 99)
+    throw std::runtime_error("Device index must be a non-negative integer below 100, got " + std::to_string(index));
+  return Device{DeviceType::CUDA, static_cast<int8_t>(index)};
+}
+
+std::string Device::str() const {
+  const std::string name = is_cuda() ? "cuda" : "cpu";
+  return index < 0 ? name : name + ":" + std::to_string(index);
+}
+
+Device Device::resolved() const {
+  if (is_cpu()) return cpu();
+  return Device{DeviceType::CUDA, static_cast<int8_t>(index < 0 ? cuda::current_device() : index)};
 }
 
 std::string shape_str(const Shape& shape) {
@@ -67,9 +95,14 @@ Shape contiguous_strides(const Shape& shape) {
 
 // ---- Storage ----------------------------------------------------------------------------------
 
-Storage::Storage(size_t nbytes_, Device device_) : nbytes(nbytes_), device(device_) {
+Storage::Storage(size_t nbytes_, Device device_) : nbytes(nbytes_), device(device_.resolved()) {
+  if (device.is_cuda() && device.index >= cuda::device_count() && cuda::is_available())
+    throw std::runtime_error("CUDA error: invalid device ordinal: " + device.str() + " requested but " +
+                             std::to_string(cuda::device_count()) + " CUDA device" +
+                             (cuda::device_count() == 1 ? " is" : "s are") + " visible");
   if (nbytes == 0) return;
   if (device.is_cuda()) {
+    cuda::DeviceGuard guard(device.index);
     data = cuda::allocate(nbytes);
   } else {
     // 64-byte alignment keeps every row of a packed GEMM panel on its own cache lines.
@@ -281,16 +314,19 @@ static void check_inplace_allowed(const Tensor& t, const char* op) {
                      "do it under dl.no_grad() or use an out-of-place op");
 }
 
-// Copies bytes between two dense buffers of nbytes on any pair of devices.
-static void copy_dense(void* dst, bool dst_cuda, const void* src, bool src_cuda, size_t nbytes) {
-  if (!dst_cuda && !src_cuda) {
+// Copies bytes between two dense buffers of nbytes on any pair of devices, on the current stream of
+// the GPU involved (both GPUs' for a copy between two).
+static void copy_dense(void* dst, Device dst_device, const void* src, Device src_device, size_t nbytes) {
+  if (dst_device.is_cpu() && src_device.is_cpu()) {
     std::memcpy(dst, src, nbytes);
-  } else if (dst_cuda && !src_cuda) {
+  } else if (src_device.is_cpu()) {
+    cuda::DeviceGuard guard(dst_device.index);
     cuda::copy_host_to_device(dst, src, nbytes);
-  } else if (!dst_cuda && src_cuda) {
+  } else if (dst_device.is_cpu()) {
+    cuda::DeviceGuard guard(src_device.index);
     cuda::copy_device_to_host(dst, src, nbytes);
   } else {
-    cuda::copy_device_to_device(dst, src, nbytes);
+    cuda::copy_between_devices(dst, dst_device.index, src, src_device.index, nbytes);
   }
 }
 
@@ -321,12 +357,12 @@ void Tensor::copy_(const Tensor& src_in) {
       Tensor dense = empty(shape(), dtype(), src.device());
       BroadcastShape s = copy_space(shape(), src.strides(), dense.strides(), dense);
       DLCORE_DISPATCH(src.device(), strided_copy, src.raw_data(), dense.raw_data(), s, static_cast<int64_t>(elem));
-      if (is_contiguous()) return copy_dense(raw_data(), is_cuda(), dense.raw_data(), dense.is_cuda(), numel() * elem);
+      if (is_contiguous()) return copy_dense(raw_data(), device(), dense.raw_data(), dense.device(), numel() * elem);
       src = dense.to(device());
     }
   }
   if (is_contiguous() && src.is_contiguous()) {
-    copy_dense(raw_data(), is_cuda(), src.raw_data(), src.is_cuda(), numel() * elem);
+    copy_dense(raw_data(), device(), src.raw_data(), src.device(), numel() * elem);
     return;
   }
   BroadcastShape s = copy_space(shape(), src.strides(), strides(), *this);
@@ -334,6 +370,7 @@ void Tensor::copy_(const Tensor& src_in) {
 }
 
 Tensor Tensor::to(Device target) const {
+  target = target.resolved();
   if (device() == target) return *this;
   Tensor out = empty(shape(), dtype(), target);
   out.copy_(*this);
@@ -376,6 +413,7 @@ void Tensor::zero_() {
   if (nbytes == 0) return;
   bump_version();
   if (is_cuda()) {
+    cuda::DeviceGuard guard(device().index);
     cuda::memset_zero(raw_data(), nbytes);
   } else {
     std::memset(raw_data(), 0, nbytes);
