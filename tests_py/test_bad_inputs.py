@@ -163,7 +163,7 @@ ARGUMENT_ERRORS = [
      r"CosineAnnealingLR: T_max must be >= 1, got 0"),
     ("OneCycleLR-pct_start", lambda: dl.optim.lr_scheduler.OneCycleLR(
         dl.optim.SGD(params(), lr=0.1, momentum=0.9), max_lr=1, total_steps=10, pct_start=1.5),
-     r"OneCycleLR: pct_start must be in \(0, 1\), got 1.5"),
+     r"OneCycleLR: pct_start must be a float in \[0, 1\], got 1.5"),
     ("OneCycleLR-no-length", lambda: dl.optim.lr_scheduler.OneCycleLR(dl.optim.SGD(params(), lr=0.1, momentum=0.9),
                                                                       max_lr=1), r"OneCycleLR: give total_steps"),
     ("OneCycleLR-anneal", lambda: dl.optim.lr_scheduler.OneCycleLR(

@@ -241,7 +241,8 @@ def test_scheduler_lr_reaches_the_optimizer_update():
     p = dl.nn.Parameter(dl.zeros(1))
     optimizer = dl.optim.SGD([p], lr=1.0)
     scheduler = dl.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.1)
-    scheduler.step()  # lr 0.1
+    with pytest.warns(UserWarning, match=r"before optimizer\.step\(\)"):  # torch warns about this order too
+        scheduler.step()  # lr 0.1
     p.grad = dl.ones(1)
     optimizer.step()
     assert optimizer.lr == pytest.approx(0.1) and p.detach().numpy()[0] == pytest.approx(-0.1)

@@ -9,6 +9,7 @@ import json
 import os
 import resource
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -241,8 +242,9 @@ def load_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any, schedul
     """Restores what ``save_checkpoint`` wrote into the given objects; returns the finished epoch.
 
     The scheduler is fast-forwarded to the saved step count rather than overwritten: the one given
-    was built for this run (its --epochs may be larger than the interrupted run's), and dlcore's
-    schedules compute each step's rate in closed form, so the same arguments resume exactly.
+    was built for this run (its --epochs may be larger than the interrupted run's). ``step(epoch)``
+    computes that step's rate in closed form (the schedules' plain ``step()`` is chainable, deriving
+    the rate from the previous one), so the same arguments resume exactly.
     """
     state = load(path)
     model.load_state_dict(state["model"])
@@ -251,8 +253,10 @@ def load_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any, schedul
         if "scheduler" not in state:
             raise ValueError(f"{path}: the checkpoint holds no scheduler state, but this run uses a schedule")
         steps_done = int(state["scheduler"]["last_epoch"])
-        scheduler.last_epoch = steps_done - 1
-        scheduler.step()  # applies the rate (and momentum, for one-cycle) of step `steps_done`
+        with warnings.catch_warnings():
+            # torch's deprecation of step(epoch), and the order check: no optimizer step has run yet
+            warnings.simplefilter("ignore", UserWarning)
+            scheduler.step(steps_done)  # the rate (and momentum, for one-cycle) of step `steps_done`
     return int(state["epoch"])
 
 

@@ -2,6 +2,11 @@
 
 The Python layer adds what torch users reach for: ``param_groups`` (one group whose entries write
 through to the C++ optimizer) and ``state_dict``/``load_state_dict`` for checkpoints.
+
+The C++ optimizers keep their hyperparameters as float32, but a group reads back the Python value
+it was given (as torch's does) so long as the C++ side still holds that value's rounding: the
+recursive schedules in ``lr_scheduler`` multiply ``group["lr"]`` step after step, and re-rounding it
+to float32 each time would drift from torch's schedule by ~1e-7 per step.
 """
 from __future__ import annotations
 
@@ -15,9 +20,14 @@ from . import lr_scheduler
 class _ParamGroup(MutableMapping):
     """torch's ``param_groups[0]``: hyperparameters read from and written to the C++ optimizer."""
 
-    def __init__(self, optimizer: "_OptimizerMixin") -> None:
+    def __init__(self, optimizer: "_OptimizerMixin", given: dict[str, Any]) -> None:
         self._opt = optimizer
         self._extra: dict[str, Any] = {}  # e.g. "initial_lr" set by schedulers
+        # hyperparameter -> (the value given from Python, what the C++ optimizer held right after)
+        self._given: dict[str, tuple[Any, Any]] = {}
+        hyper = self._hyper()
+        for key, value in given.items():
+            self._given[key] = (value, hyper[key])
 
     def _hyper(self) -> dict[str, Any]:
         h: dict[str, Any] = dict(self._opt.hyperparameters())
@@ -32,15 +42,19 @@ class _ParamGroup(MutableMapping):
             return self._opt.params
         h = self._hyper()
         if key in h:
-            return h[key]
+            given = self._given.get(key)
+            # A change made behind the group's back (e.g. ``optimizer.lr = x``) shows the C++ value.
+            return given[0] if given is not None and given[1] == h[key] else h[key]
         return self._extra[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
         if key == "betas":
             self._opt.set_hyperparameter("beta1", float(value[0]))
             self._opt.set_hyperparameter("beta2", float(value[1]))
+            self._given[key] = (tuple(value), self._hyper()[key])
         elif key in self._hyper():
             self._opt.set_hyperparameter(key, float(value))
+            self._given[key] = (value, self._hyper()[key])
         elif key == "params":
             raise ValueError("param_groups: params cannot be replaced; create a new optimizer")
         else:
@@ -59,8 +73,8 @@ class _ParamGroup(MutableMapping):
 class _OptimizerMixin:
     """Shared Python surface of the C++ optimizers."""
 
-    def _init_groups(self) -> None:
-        self.param_groups = [_ParamGroup(self)]
+    def _init_groups(self, given: dict[str, Any]) -> None:
+        self.param_groups = [_ParamGroup(self, given)]
 
     def state_dict(self) -> dict[str, Any]:
         """torch-like layout: {"state": {index: {name: tensor}}, "param_groups": [{...}]}."""
@@ -94,7 +108,7 @@ class SGD(_OptimizerMixin, _C.optim.SGD):
     def __init__(self, params: Iterable[_C.Tensor], lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False) -> None:
         _C.optim.SGD.__init__(self, list(params), lr, momentum, dampening, weight_decay, nesterov)
-        self._init_groups()
+        self._init_groups(dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay))
 
 
 class Adam(_OptimizerMixin, _C.optim.Adam):
@@ -105,7 +119,7 @@ class Adam(_OptimizerMixin, _C.optim.Adam):
     def __init__(self, params: Iterable[_C.Tensor], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0) -> None:
         _C.optim.Adam.__init__(self, list(params), lr, betas[0], betas[1], eps, weight_decay, self._decoupled)
-        self._init_groups()
+        self._init_groups(dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
 
 
 class AdamW(Adam):
