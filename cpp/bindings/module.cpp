@@ -1,7 +1,6 @@
 // The dlcore._C extension module: ties together the per-area binding files.
-#include <omp.h>
-
 #include "bindings.h"
+#include "dlcore/kernels.h"
 #include "dlcore/ops.h"
 
 PYBIND11_MODULE(_C, m) {
@@ -10,9 +9,9 @@ PYBIND11_MODULE(_C, m) {
   dlcore::bindings::bind_views(m);
   m.def("set_num_threads", [](int n) {
     if (n < 1) throw dlcore::ValueError("set_num_threads: expected a positive thread count, got " + std::to_string(n));
-    omp_set_num_threads(n);
-  }, "Sets the number of OpenMP threads the CPU kernels use.");
-  m.def("get_num_threads", []() { return omp_get_max_threads(); });
+    dlcore::kernels::cpu::set_num_threads(n);
+  }, "Sets the number of threads the CPU kernels use, for the whole process.");
+  m.def("get_num_threads", &dlcore::kernels::cpu::num_threads);
   auto functional = m.def_submodule("functional", "Differentiable ops (dlcore.nn.functional)");
   dlcore::bindings::bind_functional(functional);
   auto tensor = pybind11::reinterpret_borrow<pybind11::class_<dlcore::Tensor>>(m.attr("Tensor"));

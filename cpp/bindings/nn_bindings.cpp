@@ -3,6 +3,8 @@
 // (__setattr__/__getattr__), __call__ and __repr__ are glue that only Python needs, so they live here.
 #include <pybind11/stl.h>
 
+#include <set>
+
 #include "bindings.h"
 #include "dlcore/nn.h"
 
@@ -89,8 +91,16 @@ py::object module_getattr(py::object self, const std::string& name) {
 py::list named_modules(const std::shared_ptr<Module>& root, const std::string& prefix) {
   py::list out;
   out.append(py::make_tuple(prefix, py::cast(root)));
-  for (auto& [name, child] : root->named_children())
-    for (auto item : named_modules(child, prefix.empty() ? name : prefix + "." + name)) out.append(item);
+  for (auto& [path, child] : root->named_descendants(prefix)) out.append(py::make_tuple(path, py::cast(child)));
+  return out;
+}
+
+// torch's named_children: each non-empty child once.
+Module::NamedModules unique_children(const Module& mod) {
+  Module::NamedModules out;
+  std::set<const Module*> seen;
+  for (auto& [name, child] : mod.named_children())
+    if (child && seen.insert(child.get()).second) out.emplace_back(name, child);
   return out;
 }
 
@@ -108,8 +118,8 @@ py::object module_hooks(const Module& mod) {
 // Sequential::forward calls its children's forward in C++; when one of them (at any depth of nested
 // Sequentials) has hooks, the children are called through __call__ instead, so the hooks run.
 bool hooks_below(const Module& mod) {
-  for (auto& [name, child] : mod.named_children())
-    if (child->binding_hooks || hooks_below(*child)) return true;
+  for (auto& [path, child] : mod.named_descendants())
+    if (child->binding_hooks) return true;
   return false;
 }
 
@@ -157,10 +167,10 @@ void bind_nn(py::module_& m) {
         for (auto& e : mod.named_buffers()) out.push_back(e.second);
         return out;
       })
-      .def("named_children", &Module::named_children)
+      .def("named_children", &unique_children)
       .def("children", [](const Module& mod) {
         std::vector<std::shared_ptr<Module>> out;
-        for (auto& e : mod.named_children()) out.push_back(e.second);
+        for (auto& e : unique_children(mod)) out.push_back(e.second);
         return out;
       })
       .def("named_modules", [](const std::shared_ptr<Module>& mod) { return named_modules(mod, ""); })
@@ -174,7 +184,7 @@ void bind_nn(py::module_& m) {
         fn(self);
         return self;
       }, "fn"_a)
-      .def_property("training", &Module::is_training, [](Module& mod, bool v) { mod.train(v); })
+      .def_property("training", &Module::is_training, &Module::set_training)
       .def("train", [](py::object self, bool mode) {
         self.cast<Module&>().train(mode);
         return self;

@@ -90,10 +90,27 @@ py::array to_numpy(const Tensor& t) {
   return py::array(dt, shape, strides, t.raw_data(), base);
 }
 
-Shape shape_from_args(const py::args& args) {
-  if (args.size() == 1 && (py::isinstance<py::tuple>(args[0]) || py::isinstance<py::list>(args[0])))
-    return args[0].cast<Shape>();
-  return args.cast<Shape>();
+// A size given as varargs (ones(2, 3)), one sequence (ones((2, 3))) or size=; each element an int
+// or a one-element integer tensor. Anything else is torch's TypeError naming the op and position.
+Shape shape_from_args(const py::args& args, const py::object& size, const char* op) {
+  if (!size.is_none() && args.size() > 0)
+    throw py::type_error(std::string(op) + "(): got the size both positionally and as size=");
+  py::sequence items = !size.is_none() ? py::sequence(py::tuple(py::isinstance<py::int_>(size) ? py::make_tuple(size) : size))
+                       : args.size() == 1 && (py::isinstance<py::tuple>(args[0]) || py::isinstance<py::list>(args[0]))
+                           ? py::sequence(args[0])
+                           : py::sequence(args);
+  Shape shape;
+  for (size_t i = 0; i < items.size(); ++i) {
+    py::object item = items[i];
+    const bool integer_tensor = py::isinstance<Tensor>(item) && item.cast<Tensor>().numel() == 1 &&
+                                is_integral(item.cast<Tensor>().dtype());
+    if (integer_tensor) item = py::int_(item.cast<Tensor>().item().to_int64());
+    if (!py::isinstance<py::int_>(item) || py::isinstance<py::bool_>(item))
+      throw py::type_error(std::string(op) + "(): argument 'size' must be a tuple of ints, but found element of type " +
+                           std::string(py::str(py::type::of(item).attr("__name__"))) + " at pos " + std::to_string(i));
+    shape.push_back(item.cast<int64_t>());
+  }
+  return shape;
 }
 
 
@@ -450,12 +467,13 @@ void bind_tensor(py::module_& m) {
     if (requires_grad) t.set_requires_grad(true);
     return t;
   }, "data"_a, "dtype"_a = py::none(), "device"_a = py::none(), "requires_grad"_a = false);
-  // Factories take a shape as varargs or one sequence, and dtype=/device=/requires_grad= keywords.
-  auto make = [](auto fn) {
-    return [fn](py::args shape, const py::object& dtype, const py::object& device, bool requires_grad) {
+  // Factories take a shape as varargs, one sequence or size=, and dtype=/device=/requires_grad= keywords.
+  auto make = [](const char* name, auto fn) {
+    return [name, fn](py::args shape, const py::object& size, const py::object& dtype, const py::object& device,
+                      bool requires_grad) {
       Device d = device.is_none() ? Device::cpu() : device_from_python(device);
       DType dt = dtype.is_none() ? DType::Float32 : dtype.cast<DType>();
-      Tensor t = fn(shape_from_args(shape), d, dt);
+      Tensor t = fn(shape_from_args(shape, size, name), d, dt);
       if (requires_grad) t.set_requires_grad(true);
       return t;
     };
@@ -464,16 +482,17 @@ void bind_tensor(py::module_& m) {
     if (!is_floating(dt)) throw py::type_error(std::string(name) + ": expected a floating point dtype, got " + dtype_name(dt));
   };
   const auto factory_kwargs = [](py::module_& mod, const char* name, auto fn) {
-    mod.def(name, fn, py::kw_only(), "dtype"_a = py::none(), "device"_a = py::none(), "requires_grad"_a = false);
+    mod.def(name, fn, py::kw_only(), "size"_a = py::none(), "dtype"_a = py::none(), "device"_a = py::none(),
+            "requires_grad"_a = false);
   };
-  factory_kwargs(m, "empty", make([](const Shape& s, Device d, DType dt) { return Tensor::empty(s, dt, d); }));
-  factory_kwargs(m, "zeros", make([](const Shape& s, Device d, DType dt) { return Tensor::zeros(s, dt, d); }));
-  factory_kwargs(m, "ones", make([](const Shape& s, Device d, DType dt) { return Tensor::full(s, 1, dt, d); }));
-  factory_kwargs(m, "rand", make([floating_only](const Shape& s, Device d, DType dt) {
+  factory_kwargs(m, "empty", make("empty", [](const Shape& s, Device d, DType dt) { return Tensor::empty(s, dt, d); }));
+  factory_kwargs(m, "zeros", make("zeros", [](const Shape& s, Device d, DType dt) { return Tensor::zeros(s, dt, d); }));
+  factory_kwargs(m, "ones", make("ones", [](const Shape& s, Device d, DType dt) { return Tensor::full(s, 1, dt, d); }));
+  factory_kwargs(m, "rand", make("rand", [floating_only](const Shape& s, Device d, DType dt) {
     floating_only("rand", dt);
     return ops::to_dtype(rand(s, d), dt);
   }));
-  factory_kwargs(m, "randn", make([floating_only](const Shape& s, Device d, DType dt) {
+  factory_kwargs(m, "randn", make("randn", [floating_only](const Shape& s, Device d, DType dt) {
     floating_only("randn", dt);
     return ops::to_dtype(randn(s, d), dt);
   }));

@@ -127,6 +127,10 @@ struct AdamHyper {
 
 namespace kernels::cpu {
 #include "dlcore/kernel_list.inc"
+// The CPU kernels' thread count, process-wide (torch.set_num_threads): OpenMP's own setting is per
+// calling thread, so a count set from one Python thread would not reach kernels run from another.
+void set_num_threads(int n);
+int num_threads();
 }  // namespace kernels::cpu
 
 namespace kernels::cuda {

@@ -39,10 +39,15 @@ class Module {
 
   NamedTensors named_parameters(const std::string& prefix = "", bool recurse = true) const;
   NamedTensors named_buffers(const std::string& prefix = "", bool recurse = true) const;
-  std::vector<std::pair<std::string, std::shared_ptr<Module>>> named_children() const { return children_; }
+  using NamedModules = std::vector<std::pair<std::string, std::shared_ptr<Module>>>;
+  NamedModules named_children() const { return children_; }  // as registered: empty (None) slots included
+  // Every module below this one, depth first, once each, as torch's named_modules: a module reachable
+  // by two paths (or through a cycle) appears at its first, and empty (None) slots are skipped.
+  NamedModules named_descendants(const std::string& prefix = "") const;
   std::vector<Tensor> parameters(bool recurse = true) const;
 
-  virtual void train(bool mode = true);
+  void train(bool mode = true);                // this module and every one below it
+  void set_training(bool mode) { training_ = mode; }  // this module only (torch's `m.training = mode`)
   bool is_training() const { return training_; }
   void to(Device device);                      // moves parameters, grads and buffers in place
   void zero_grad(bool set_to_none = true);
@@ -60,7 +65,8 @@ class Module {
 
  private:
   void collect(const std::string& prefix, bool recurse, bool buffers, NamedTensors& out) const;
-  void collect_state(const std::string& prefix, NamedTensors& out) const;
+  // `ancestors`: the modules on the path from the root, so a cycle ends instead of recursing forever.
+  void collect_state(const std::string& prefix, std::vector<const Module*>& ancestors, NamedTensors& out) const;
   std::string type_name_;
   NamedTensors params_, buffers_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;

@@ -162,7 +162,10 @@ void Sequential::append(std::shared_ptr<Module> module) {
 
 Tensor Sequential::forward(const Tensor& x) {
   Tensor out = x;
-  for (auto& [name, m] : named_children()) out = m->forward(out);
+  for (auto& [name, m] : named_children()) {
+    if (!m) throw ValueError("Sequential: submodule '" + name + "' is None and cannot be called");
+    out = m->forward(out);
+  }
   return out;
 }
 

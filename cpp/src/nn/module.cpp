@@ -1,7 +1,9 @@
 // Module: the registries of parameters, buffers and children, and everything that walks them
 // (named_parameters, train/eval, to, zero_grad, state_dict, load_state_dict).
 #include <algorithm>
+#include <functional>
 #include <set>
+#include <unordered_set>
 
 #include "dlcore/autograd.h"
 #include "dlcore/nn.h"
@@ -86,12 +88,29 @@ std::shared_ptr<Module> Module::child(const std::string& name) const {
   return it->second;
 }
 
+Module::NamedModules Module::named_descendants(const std::string& prefix) const {
+  NamedModules out;
+  std::unordered_set<const Module*> seen{this};
+  std::function<void(const Module&, const std::string&)> walk = [&](const Module& m, const std::string& path) {
+    for (const auto& [name, child] : m.children_) {
+      if (!child || !seen.insert(child.get()).second) continue;
+      const std::string child_path = join(path, name);  // a copy: `out` may reallocate below
+      out.emplace_back(child_path, child);
+      walk(*child, child_path);
+    }
+  };
+  walk(*this, prefix);
+  return out;
+}
+
 void Module::collect(const std::string& prefix, bool recurse, bool buffers, NamedTensors& out) const {
-  for (const auto& [name, t] : buffers ? buffers_ : params_)
-    if (t.defined()) out.emplace_back(join(prefix, name), t);
+  auto own = [&](const Module& m, const std::string& path) {
+    for (const auto& [name, t] : buffers ? m.buffers_ : m.params_)
+      if (t.defined()) out.emplace_back(join(path, name), t);
+  };
+  own(*this, prefix);
   if (!recurse) return;
-  for (const auto& [name, m] : children_)
-    if (m) m->collect(join(prefix, name), true, buffers, out);
+  for (const auto& [path, m] : named_descendants(prefix)) own(*m, path);
 }
 
 NamedTensors Module::named_parameters(const std::string& prefix, bool recurse) const {
@@ -119,8 +138,7 @@ std::vector<Tensor> Module::parameters(bool recurse) const {
 
 void Module::train(bool mode) {
   training_ = mode;
-  for (auto& [name, m] : children_)
-    if (m) m->train(mode);
+  for (auto& [path, m] : named_descendants()) m->training_ = mode;
 }
 
 void Module::to(Device device) {
@@ -137,17 +155,23 @@ void Module::zero_grad(bool set_to_none) {
   }
 }
 
-// PyTorch's order: a module's parameters, then its buffers, then each child's state in turn.
-void Module::collect_state(const std::string& prefix, NamedTensors& out) const {
+// PyTorch's order: a module's parameters, then its buffers, then each child's state in turn. A
+// module shared by two children appears under both names, as in torch; a module that contains itself
+// (a cycle, where torch recurses until RecursionError) contributes once.
+void Module::collect_state(const std::string& prefix, std::vector<const Module*>& ancestors, NamedTensors& out) const {
   collect(prefix, false, false, out);
   collect(prefix, false, true, out);
+  ancestors.push_back(this);
   for (const auto& [name, m] : children_)
-    if (m) m->collect_state(join(prefix, name), out);
+    if (m && std::find(ancestors.begin(), ancestors.end(), m.get()) == ancestors.end())
+      m->collect_state(join(prefix, name), ancestors, out);
+  ancestors.pop_back();
 }
 
 NamedTensors Module::state_dict() const {
   NamedTensors out;
-  collect_state("", out);
+  std::vector<const Module*> ancestors;
+  collect_state("", ancestors, out);
   for (auto& e : out) e.second = e.second.detach();
   return out;
 }

@@ -76,7 +76,9 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& 
                   const Tensor& bias, bool training, float momentum, float eps) {
   check_float(x_in, "batch_norm", "input");
   if (x_in.dim() < 2) throw ValueError("batch_norm: expected input [N, C, ...], got " + x_in.describe());
-  int64_t N = x_in.size(0), C = x_in.size(1), inner = x_in.numel() / std::max<int64_t>(N * C, 1);
+  // inner: the elements per (sample, channel), from the shape so it stays right for an empty batch.
+  int64_t N = x_in.size(0), C = x_in.size(1), inner = 1;
+  for (int64_t d = 2; d < x_in.dim(); ++d) inner *= x_in.size(d);
   check_channel_vector(running_mean, C, x_in, "running_mean");
   check_channel_vector(running_var, C, x_in, "running_var");
   check_channel_vector(weight, C, x_in, "weight");

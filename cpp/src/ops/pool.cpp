@@ -43,6 +43,9 @@ Pool2dShape pool_shape(const Tensor& x, const Pool2dArgs& a, const char* op) {
   if (2 * a.pad_h > a.kernel_h || 2 * a.pad_w > a.kernel_w)
     throw ValueError(std::string(op) + ": padding should be at most half of the kernel size" + args);
   if (x.size(0) == 0) throw ValueError(std::string(op) + ": empty batch" + args);
+  // A window of an empty plane would hold padding only (torch refuses such input too).
+  if (x.size(1) == 0 || x.size(2) == 0 || x.size(3) == 0)
+    throw ValueError(std::string(op) + ": expected non-zero channels, height and width" + args);
   Pool2dShape s{};
   s.N = x.size(0); s.C = x.size(1); s.H = x.size(2); s.W = x.size(3);
   s.kernel_h = a.kernel_h; s.kernel_w = a.kernel_w; s.stride_h = a.stride_h; s.stride_w = a.stride_w;

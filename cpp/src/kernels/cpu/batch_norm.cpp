@@ -12,7 +12,7 @@ namespace {
 template <class ChannelFn>
 void for_each_channel(int64_t N, int64_t C, int64_t inner, ChannelFn&& fn) {
   const int64_t per_channel = N * inner;
-  detail::parallel_for(C, detail::kParallelGrain / (per_channel > 0 ? per_channel : 1) + 1,
+  detail::parallel_for(C, detail::grain_for(per_channel),
                        [&](int64_t begin, int64_t end) {
     for (int64_t c = begin; c < end; ++c) fn(c);
   });

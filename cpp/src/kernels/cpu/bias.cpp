@@ -8,12 +8,12 @@
 
 namespace dlcore::kernels::cpu {
 
-using detail::kParallelGrain;
+using detail::grain_for;
 using detail::parallel_for;
 
 void bias_add(float* y, const float* bias, int64_t N, int64_t C, int64_t inner, bool fuse_relu) {
   if (inner == 1) {  // Linear: rows of C, parallel over rows
-    parallel_for(N, kParallelGrain / (C > 0 ? C : 1), [&](int64_t begin, int64_t end) {
+    parallel_for(N, grain_for(C), [&](int64_t begin, int64_t end) {
       for (int64_t n = begin; n < end; ++n) {
         float* row = y + n * C;
         if (fuse_relu) {
@@ -27,7 +27,7 @@ void bias_add(float* y, const float* bias, int64_t N, int64_t C, int64_t inner, 
     });
     return;
   }
-  parallel_for(N * C, kParallelGrain / inner + 1, [&](int64_t begin, int64_t end) {
+  parallel_for(N * C, grain_for(inner), [&](int64_t begin, int64_t end) {
     for (int64_t plane = begin; plane < end; ++plane) {
       float* dst = y + plane * inner;
       const float b = bias[plane % C];
@@ -45,7 +45,7 @@ void bias_add(float* y, const float* bias, int64_t N, int64_t C, int64_t inner, 
 void bias_backward(const float* gy, float* gbias, int64_t N, int64_t C, int64_t inner) {
   if (inner == 1) {
     // Double accumulators keep the accuracy of long batches.
-    parallel_for(C, kParallelGrain / (N > 0 ? N : 1) + 1, [&](int64_t begin, int64_t end) {
+    parallel_for(C, grain_for(N), [&](int64_t begin, int64_t end) {
       for (int64_t c = begin; c < end; ++c) {
         double total = 0.0;
         for (int64_t n = 0; n < N; ++n) total += gy[n * C + c];
@@ -54,7 +54,7 @@ void bias_backward(const float* gy, float* gbias, int64_t N, int64_t C, int64_t 
     });
     return;
   }
-  parallel_for(C, kParallelGrain / (N * inner) + 1, [&](int64_t begin, int64_t end) {
+  parallel_for(C, grain_for(N * inner), [&](int64_t begin, int64_t end) {
     for (int64_t c = begin; c < end; ++c) {
       double total = 0.0;
       for (int64_t n = 0; n < N; ++n) {

@@ -28,7 +28,7 @@ int batch_threads(const Conv2dShape& s, int64_t macs_per_image) {
 
 // The wide lowering runs single-threaded GEMMs, so it needs the batch to feed every thread.
 bool use_wide(const Conv2dShape& s, const ConvGeometry& g) {
-  return WideLowering::applies(s, g) && (omp_in_parallel() || s.N >= omp_get_max_threads() ||
+  return WideLowering::applies(s, g) && (omp_in_parallel() || s.N >= detail::max_threads() ||
                                          s.N * s.K * g.patch * s.P * s.W < (int64_t{1} << 20));
 }
 

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <atomic>
 #include <new>
 
 namespace dlcore::kernels::cpu::detail {
@@ -15,10 +16,26 @@ namespace dlcore::kernels::cpu::detail {
 // thread finishes first.
 constexpr int64_t kParallelGrain = 32768;
 
+// The grain (items per thread, at least 1) for items that each cost `work_per_item` element
+// operations; 0-cost items (an empty dimension) count as 1, so no caller divides by zero.
+inline int64_t grain_for(int64_t work_per_item) {
+  return kParallelGrain / (work_per_item > 0 ? work_per_item : 1) + 1;
+}
+
+// The process-wide thread count (set_num_threads; 0 until set: OpenMP's default).
+inline std::atomic<int>& thread_count_setting() {
+  static std::atomic<int> count{0};
+  return count;
+}
+inline int max_threads() {
+  const int n = thread_count_setting().load(std::memory_order_relaxed);
+  return n > 0 ? n : omp_get_max_threads();
+}
+
 // Threads worth using for `work` units of `grain` each (1 inside an existing parallel region).
 inline int threads_for(int64_t work, int64_t grain = kParallelGrain) {
   if (omp_in_parallel()) return 1;
-  const int64_t max_threads = omp_get_max_threads();
+  const int64_t max_threads = detail::max_threads();
   const int64_t useful = work / (grain > 0 ? grain : 1);
   if (useful <= 1) return 1;
   return static_cast<int>(useful < max_threads ? useful : max_threads);

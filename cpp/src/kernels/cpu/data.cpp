@@ -9,7 +9,7 @@ void gather_normalize_u8(const uint8_t* src, const int64_t* index, float* dst,
                          const uint8_t* labels_src, int64_t* labels_dst, const GatherShape& s) {
   const int64_t plane = s.H * s.W;
   const int64_t image = s.C * plane;
-  detail::parallel_for(s.batch, detail::kParallelGrain / (image > 0 ? image : 1) + 1,
+  detail::parallel_for(s.batch, detail::grain_for(image),
                        [&](int64_t begin, int64_t end) {
     for (int64_t b = begin; b < end; ++b) {
       const uint8_t* in = src + index[b] * image;

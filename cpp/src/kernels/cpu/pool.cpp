@@ -23,7 +23,7 @@ inline Window clip(int64_t out, int64_t stride, int64_t pad, int64_t kernel, int
 template <class PlaneFn>
 void for_each_plane(const Pool2dShape& s, PlaneFn&& fn) {
   const int64_t work = s.P * s.Q * s.kernel_h * s.kernel_w + s.H * s.W;
-  detail::parallel_for(s.N * s.C, detail::kParallelGrain / (work > 0 ? work : 1) + 1,
+  detail::parallel_for(s.N * s.C, detail::grain_for(work),
                        [&](int64_t begin, int64_t end) {
     for (int64_t plane = begin; plane < end; ++plane) fn(plane);
   });

@@ -62,7 +62,7 @@ void reduce_typed(const ReduceIter& it) {
   };
   const int64_t total = it.outputs * std::max<int64_t>(it.reduced, 1);
   const int chunks = detail::threads_for(it.reduced);
-  if (chunks <= 1 || it.outputs >= omp_get_max_threads()) {
+  if (chunks <= 1 || it.outputs >= detail::max_threads()) {
     detail::parallel_for(it.outputs, std::max<int64_t>(1, kParallelGrain * it.outputs / total),
                          [&](int64_t begin, int64_t end) {
       for (int64_t o = begin; o < end; ++o) write(o, reduce_range<R>(it, x + output_offset(it, o), 0, it.reduced));

@@ -9,13 +9,13 @@
 namespace dlcore::kernels::cpu {
 namespace {
 
-using detail::kParallelGrain;
+using detail::grain_for;
 using detail::parallel_for;
 
 // Rows are independent; exp and log cost enough that a few thousand elements pay for a fork.
 template <class RowFn>
 void for_each_row(int64_t N, int64_t C, RowFn&& fn) {
-  parallel_for(N, kParallelGrain / 8 / (C > 0 ? C : 1) + 1, [&](int64_t begin, int64_t end) {
+  parallel_for(N, grain_for(8 * C), [&](int64_t begin, int64_t end) {
     for (int64_t n = begin; n < end; ++n) fn(n);
   });
 }
