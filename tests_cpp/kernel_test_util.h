@@ -110,29 +110,6 @@ inline std::vector<double> numeric_gradient(const VectorFunction& f, std::vector
   return grad;
 }
 
-// Contiguous element strides of `sizes`, with 0 where `broadcast` marks a dimension.
-inline std::vector<int64_t> strides_for(const std::vector<int64_t>& sizes, const std::vector<bool>& broadcast) {
-  std::vector<int64_t> strides(sizes.size());
-  int64_t stride = 1;
-  for (int d = static_cast<int>(sizes.size()) - 1; d >= 0; --d) {
-    strides[d] = broadcast[d] ? 0 : stride;
-    if (!broadcast[d]) stride *= sizes[d];
-  }
-  return strides;
-}
-
-inline BroadcastShape make_shape(const std::vector<int64_t>& sizes, const std::vector<int64_t>& a,
-                                 const std::vector<int64_t>& b) {
-  BroadcastShape s;
-  s.ndim = static_cast<int>(sizes.size());
-  for (int d = 0; d < s.ndim; ++d) {
-    s.sizes[d] = sizes[d];
-    s.a_strides[d] = a[d];
-    s.b_strides[d] = b[d];
-  }
-  return s;
-}
-
 // A convolution shape with its output size computed as the op layer does.
 inline Conv2dShape make_conv(int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t S,
                              int64_t stride_h = 1, int64_t stride_w = 1, int64_t pad_h = 0, int64_t pad_w = 0,

@@ -1,13 +1,15 @@
 // Tests of the CUDA reductions against the CPU backend: the reduce kernel for every op on strided
 // layouts (warp and block paths, ties, NaN, empty reductions, float32/int64/uint8), a long accurate
-// sum, and sum_to for bias-like and general broadcast gradients.
+// sum, and the gradients of broadcast inputs (sum_to_shape) for bias-like and general shapes.
 #include <cmath>
 #include <limits>
 
 #include "cuda_test_buffers.h"
 #include "dlcore/cuda_runtime.h"
 #include "dlcore/kernels.h"
+#include "gradcheck.h"
 #include "kernel_test_util.h"
+#include "ops/op_util.h"
 #include "reduce_test_cases.h"
 
 namespace dlcore {
@@ -92,47 +94,25 @@ TEST(CudaKernelsReduce, LongFloatSumIsAccurate) {
 }
 
 // Contiguous strides of `sizes` with 0 where `reduced` marks a dimension.
-std::vector<int64_t> strides_for(const std::vector<int64_t>& sizes, const std::vector<bool>& reduced) {
-  std::vector<int64_t> strides(sizes.size());
-  int64_t stride = 1;
-  for (int d = static_cast<int>(sizes.size()) - 1; d >= 0; --d) {
-    strides[d] = reduced[d] ? 0 : stride;
-    if (!reduced[d]) stride *= sizes[d];
-  }
-  return strides;
-}
-
-TEST(CudaKernelsReduce, SumToBroadcastGradients) {
+TEST(CudaKernelsReduce, BroadcastGradientsMatchTheCpu) {
   if (!dlcore::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
-  // y's strides go in a_strides (0 on reduced dimensions); x is contiguous with s.sizes.
-  const std::vector<std::pair<std::vector<int64_t>, std::vector<bool>>> cases = {
-      {{64, 120}, {true, false}},                 // Linear bias: thread per output
-      {{64, 6, 28, 28}, {true, false, true, true}},  // conv bias: block per output
-      {{3, 7, 11}, {false, true, false}},         // middle dimension
-      {{5, 9}, {true, true}},                     // to a scalar
-      {{100000}, {true}},                         // long reduction
-      {{6, 8}, {false, false}},                   // nothing reduced
-      {{100, 3}, {false, true}},                  // innermost reduced, warp per output
-      {{20000, 2}, {true, false}},                // long column sums, few outputs
-      {{2, 1, 3}, {false, true, true}},           // size-1 dimension
+  // sum_to_shape (the gradient of a broadcast input) runs the reduce kernel over the broadcast dims.
+  const std::vector<std::pair<Shape, Shape>> cases = {
+      {{64, 120}, {120}},                       // Linear bias
+      {{64, 6, 28, 28}, {1, 6, 1, 1}},          // conv bias
+      {{3, 7, 11}, {3, 1, 11}},                 // middle dimension
+      {{5, 9}, {}},                             // to a scalar
+      {{100000}, {1}},                          // long reduction
+      {{20000, 2}, {2}},                        // long column sums, few outputs
   };
   uint32_t seed = 40;
-  for (const auto& [sizes, reduced] : cases) {
-    BroadcastShape s;
-    s.ndim = static_cast<int>(sizes.size());
-    const auto y_strides = strides_for(sizes, reduced);
-    int64_t y_size = 1;
-    for (int d = 0; d < s.ndim; ++d) {
-      s.sizes[d] = sizes[d];
-      s.a_strides[d] = y_strides[d];
-      if (!reduced[d]) y_size *= sizes[d];
-    }
-    const auto x = random_vector(s.numel(), seed++);
-    DeviceBuffer<float> dx(x), dy(std::vector<float>(y_size, 123.0f));  // overwritten
-    std::vector<float> y(y_size, 123.0f);
-    kernels::cuda::sum_to(DType::Float32, dx.get(), dy.get(), s);
-    kernels::cpu::sum_to(DType::Float32, x.data(), y.data(), s);
-    EXPECT_TRUE(all_close(dy.download(), y, 1e-5)) << "x numel " << s.numel();
+  for (const auto& [from, to] : cases) {
+    const Tensor grad = testing::tensor_from(random_vector(shape_numel(from), seed++), from);
+    const Tensor on_cpu = ops::sum_to_shape(grad, to);
+    const Tensor on_gpu = ops::sum_to_shape(grad.to(Device::cuda()), to);
+    EXPECT_EQ(on_gpu.shape(), to);
+    EXPECT_TRUE(all_close(testing::values_of(on_gpu.to(Device::cpu())), testing::values_of(on_cpu), 1e-5))
+        << shape_str(from) << " -> " << shape_str(to);
   }
 }
 

@@ -50,19 +50,6 @@ struct PointwiseArgs {
   bool has_a = false, has_b = false;  // optional arguments (clamp's min and max)
 };
 
-// A broadcast iteration space: sizes of the (contiguous) output and element strides of the inputs.
-struct BroadcastShape {
-  int ndim = 0;
-  int64_t sizes[kMaxDims] = {};
-  int64_t a_strides[kMaxDims] = {};
-  int64_t b_strides[kMaxDims] = {};
-  int64_t numel() const {
-    int64_t n = 1;
-    for (int i = 0; i < ndim; ++i) n *= sizes[i];
-    return n;
-  }
-};
-
 // A reduction: `outputs` results, each combining `reduced` elements of the input. Output o's
 // elements start at the offset of o's coordinates over out_sizes/out_strides (the kept dimensions,
 // in the input's order) and walk the reduced dimensions red_sizes/red_strides (element strides,

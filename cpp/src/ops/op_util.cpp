@@ -58,10 +58,8 @@ int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op) {
   return dim < 0 ? dim + n : dim;
 }
 
-Broadcast broadcast(const Shape& a, const Shape& b, const char* op) {
-  size_t nd = std::max(a.size(), b.size());
-  if (nd > static_cast<size_t>(kMaxDims))
-    throw ValueError(std::string(op) + ": more than " + std::to_string(kMaxDims) + " dimensions");
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
+  const size_t nd = std::max(a.size(), b.size());
   Shape out(nd), as(nd, 1), bs(nd, 1);
   std::copy(a.begin(), a.end(), as.begin() + (nd - a.size()));
   std::copy(b.begin(), b.end(), bs.begin() + (nd - b.size()));
@@ -71,46 +69,19 @@ Broadcast broadcast(const Shape& a, const Shape& b, const char* op) {
                        " cannot be broadcast together (dimension " + std::to_string(i) + ")");
     out[i] = as[i] == 1 ? bs[i] : as[i];
   }
-  Shape astr = contiguous_strides(as), bstr = contiguous_strides(bs);
-  for (size_t i = 0; i < nd; ++i) {
-    if (as[i] == 1) astr[i] = 0;
-    if (bs[i] == 1) bstr[i] = 0;
-  }
-  // Coalesce neighbouring dimensions that can be walked as one: fewer, longer inner loops.
-  Broadcast result{out, {}};
-  BroadcastShape& s = result.space;
-  for (size_t i = 0; i < nd; ++i) {
-    if (out[i] == 1) continue;
-    if (s.ndim > 0) {
-      int j = s.ndim - 1;
-      if (s.a_strides[j] == astr[i] * out[i] && s.b_strides[j] == bstr[i] * out[i]) {
-        s.sizes[j] *= out[i];
-        s.a_strides[j] = astr[i];
-        s.b_strides[j] = bstr[i];
-        continue;
-      }
-    }
-    s.sizes[s.ndim] = out[i];
-    s.a_strides[s.ndim] = astr[i];
-    s.b_strides[s.ndim] = bstr[i];
-    ++s.ndim;
-  }
-  if (s.ndim == 0) {  // all sizes 1
-    s.ndim = 1;
-    s.sizes[0] = 1;
-  }
-  return result;
+  return out;
 }
 
 Tensor sum_to_shape(const Tensor& grad, const Shape& to) {
   if (grad.shape() == to) return grad;
-  // Reuse the broadcast walk: x has the full shape, y (the "a" side) has `to` with zero strides.
-  Broadcast bc = broadcast(to, grad.shape(), "sum_to_shape");
-  Tensor out = Tensor::empty(to, grad.dtype(), grad.device());
-  if (out.numel() == 0) return out;
-  Tensor g = grad.contiguous();
-  DLCORE_DISPATCH(g.device(), sum_to, g.dtype(), g.raw_data(), out.raw_data(), bc.space);
-  return out;
+  const int64_t lead = grad.dim() - static_cast<int64_t>(to.size());
+  if (lead < 0 || broadcast_shapes(to, grad.shape(), "sum_to_shape") != grad.shape())
+    throw std::logic_error("sum_to_shape: " + grad.describe() + " does not broadcast from " + shape_str(to));
+  std::vector<int64_t> dims;
+  for (int64_t d = 0; d < grad.dim(); ++d)
+    if (d < lead || (to[d - lead] == 1 && grad.shape()[d] != 1)) dims.push_back(d);
+  if (dims.empty()) return reshape(grad, to);
+  return reshape(sum(grad, dims, /*keepdim=*/true, std::nullopt), to);
 }
 
 Tensor spread_scalar(const Tensor& scalar, const Shape& shape, float scale) {

@@ -24,14 +24,11 @@ int64_t normalize_dim(int64_t dim, int64_t ndim, const char* op);
 // dim 0 and -1.
 int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op);
 
-// Broadcast of a against b: the output shape and the strided iteration space (coalesced).
-struct Broadcast {
-  Shape out_shape;
-  BroadcastShape space;
-};
-Broadcast broadcast(const Shape& a, const Shape& b, const char* op);
+// The shape a and b broadcast to (torch's rules); ValueError naming op and both shapes otherwise.
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
 
-// Sum of grad (shape `from`) down to shape `to` (broadcast rules), or grad itself when equal.
+// Sum of grad (shape `from`) down to shape `to` (broadcast rules), or grad itself when equal: the
+// reduction kernel over the broadcast dimensions, recorded like any sum (so double backward works).
 Tensor sum_to_shape(const Tensor& grad, const Shape& to);
 
 // A tensor of `shape` filled with scale * scalar, where scalar is a one-element tensor on the device:

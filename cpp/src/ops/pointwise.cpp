@@ -77,7 +77,7 @@ Plan plan(const OpInfo& op, const std::vector<Tensor>& inputs) {
     throw ValueError(std::string(op.name) + ": not supported for bool tensors; convert them with .int() or .float()");
   p.output = op.bool_output ? DType::Bool : p.compute;
   p.device = on_device ? on_device->device() : Device::cpu();
-  for (const Tensor& t : inputs) p.shape = broadcast(p.shape, t.shape(), op.name).out_shape;
+  for (const Tensor& t : inputs) p.shape = broadcast_shapes(p.shape, t.shape(), op.name);
   return p;
 }
 
@@ -173,10 +173,10 @@ void record_backward(PointwiseOp op, const OpInfo& o, const PointwiseArgs& args,
 
 PointwiseIter make_iter(const Shape& shape, const std::vector<Operand>& operands) {
   const int nd = static_cast<int>(shape.size());
-  if (nd > kMaxDims) throw ValueError("pointwise: more than " + std::to_string(kMaxDims) + " dimensions in " + shape_str(shape));
   if (operands.size() > static_cast<size_t>(kMaxOperands)) throw std::logic_error("pointwise: too many operands");
   // Element strides of each operand against the full shape (0 along broadcast dimensions).
-  int64_t strides[kMaxOperands][kMaxDims];
+  std::vector<int64_t> stride_table(operands.size() * nd);
+  auto strides = [&](int k) { return stride_table.data() + static_cast<size_t>(k) * nd; };
   PointwiseIter it;
   it.noperands = static_cast<int>(operands.size());
   for (int k = 0; k < it.noperands; ++k) {
@@ -184,7 +184,7 @@ PointwiseIter make_iter(const Shape& shape, const std::vector<Operand>& operands
     const int offset = nd - static_cast<int>(t.dim());
     for (int d = 0; d < nd; ++d) {
       const int td = d - offset;
-      strides[k][d] = (td < 0 || t.shape()[td] == 1) ? 0 : t.strides()[td];
+      strides(k)[d] = (td < 0 || t.shape()[td] == 1) ? 0 : t.strides()[td];
     }
     if (t.is_wrapped_number()) {
       it.is_scalar[k] = true;
@@ -197,21 +197,26 @@ PointwiseIter make_iter(const Shape& shape, const std::vector<Operand>& operands
     }
   }
   // Coalesce: drop size-1 dimensions and merge a dimension into the next inner one when every
-  // operand steps through both as one (the only place dimensions are coalesced).
+  // operand steps through both as one. This is the only place dimensions are coalesced: copies,
+  // casts and every table op iterate through it, so any number of dimensions works as long as the
+  // layouts need at most kMaxDims after merging.
   for (int d = 0; d < nd; ++d) {
     if (shape[d] == 1) continue;
     if (it.ndim > 0) {
       const int last = it.ndim - 1;
       bool mergeable = true;
-      for (int k = 0; k < it.noperands; ++k) mergeable = mergeable && it.strides[k][last] == strides[k][d] * shape[d];
+      for (int k = 0; k < it.noperands; ++k) mergeable = mergeable && it.strides[k][last] == strides(k)[d] * shape[d];
       if (mergeable) {
         it.sizes[last] *= shape[d];
-        for (int k = 0; k < it.noperands; ++k) it.strides[k][last] = strides[k][d];
+        for (int k = 0; k < it.noperands; ++k) it.strides[k][last] = strides(k)[d];
         continue;
       }
     }
+    if (it.ndim == kMaxDims)
+      throw ValueError("pointwise: the operands' layouts over shape " + shape_str(shape) + " need more than " +
+                       std::to_string(kMaxDims) + " dimensions after merging contiguous ones; make them contiguous first");
     it.sizes[it.ndim] = shape[d];
-    for (int k = 0; k < it.noperands; ++k) it.strides[k][it.ndim] = strides[k][d];
+    for (int k = 0; k < it.noperands; ++k) it.strides[k][it.ndim] = strides(k)[d];
     ++it.ndim;
   }
   if (it.ndim == 0) {  // one element (or a 0-d result)
@@ -219,6 +224,12 @@ PointwiseIter make_iter(const Shape& shape, const std::vector<Operand>& operands
     it.sizes[0] = shape_numel(shape);
   }
   return it;
+}
+
+void copy_elements(const Tensor& dst, const Tensor& src) {
+  if (dst.numel() == 0) return;
+  DLCORE_DISPATCH(dst.device(), cast, src.dtype(), dst.dtype(),
+                  make_iter(dst.shape(), {{dst, dst.dtype()}, {src, src.dtype()}}));
 }
 
 Tensor compute(PointwiseOp op, std::initializer_list<Tensor> input_list, const PointwiseArgs& args) {

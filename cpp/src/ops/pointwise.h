@@ -25,4 +25,9 @@ struct Operand {
 // become by-value scalars converted to their operand's dtype.
 PointwiseIter make_iter(const Shape& shape, const std::vector<Operand>& operands);
 
+// dst[...] = src[...] converted to dst's dtype, element by element through both tensors' strides
+// (src broadcast to dst's shape; the two may be on one device only, and must not overlap). The
+// copies behind contiguous(), clone(), copy_ and to(dtype) all go through here.
+void copy_elements(const Tensor& dst, const Tensor& src);
+
 }  // namespace dlcore::ops::pointwise

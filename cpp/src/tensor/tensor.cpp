@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "../dispatch.h"
+#include "../ops/pointwise.h"
 #include "dlcore/autograd.h"
 #include "dlcore/cuda_runtime.h"
 #include "dlcore/ops.h"
@@ -238,37 +239,6 @@ Tensor Tensor::view(const Shape& requested) const {
 
 namespace {
 
-// The iteration space of a copy of `src_strides` (over the destination's sizes) into `dst_strides`:
-// size-1 dimensions dropped and neighbours that are contiguous in both merged, so that any number
-// of dimensions fits BroadcastShape unless the layouts really need more than kMaxDims.
-BroadcastShape copy_space(const Shape& sizes, const Shape& src_strides, const Shape& dst_strides, const Tensor& dst) {
-  BroadcastShape s;
-  for (size_t d = 0; d < sizes.size(); ++d) {
-    if (sizes[d] == 1) continue;
-    if (s.ndim > 0) {
-      const int last = s.ndim - 1;
-      if (s.a_strides[last] == src_strides[d] * sizes[d] && s.b_strides[last] == dst_strides[d] * sizes[d]) {
-        s.sizes[last] *= sizes[d];
-        s.a_strides[last] = src_strides[d];
-        s.b_strides[last] = dst_strides[d];
-        continue;
-      }
-    }
-    if (s.ndim == kMaxDims)
-      throw ValueError("copy_: the layouts of " + dst.describe() + " need more than " + std::to_string(kMaxDims) +
-                       " dimensions; make one side contiguous first");
-    s.sizes[s.ndim] = sizes[d];
-    s.a_strides[s.ndim] = src_strides[d];
-    s.b_strides[s.ndim] = dst_strides[d];
-    ++s.ndim;
-  }
-  if (s.ndim == 0) {  // a single element
-    s.ndim = 1;
-    s.sizes[0] = 1;
-  }
-  return s;
-}
-
 // Element strides that read src as if expanded to dst's shape (0 on broadcast dimensions), or throws.
 Shape broadcast_source_strides(const Tensor& src, const Tensor& dst) {
   const Shape& shape = dst.shape();
@@ -298,9 +268,7 @@ std::pair<int64_t, int64_t> element_span(const Shape& shape, const Shape& stride
 Tensor Tensor::contiguous() const {
   if (is_contiguous()) return *this;
   Tensor out = empty(shape(), dtype(), device());
-  if (out.numel() == 0) return out;
-  BroadcastShape s = copy_space(shape(), strides(), out.strides(), out);
-  DLCORE_DISPATCH(device(), strided_copy, raw_data(), out.raw_data(), s, static_cast<int64_t>(dtype_size(dtype())));
+  ops::pointwise::copy_elements(out, *this);
   return out;
 }
 
@@ -355,8 +323,7 @@ void Tensor::copy_(const Tensor& src_in) {
     const bool overlaps = src.storage() == storage() && src_first <= dst_last && dst_first <= src_last;
     if (src.device() != device() || overlaps) {
       Tensor dense = empty(shape(), dtype(), src.device());
-      BroadcastShape s = copy_space(shape(), src.strides(), dense.strides(), dense);
-      DLCORE_DISPATCH(src.device(), strided_copy, src.raw_data(), dense.raw_data(), s, static_cast<int64_t>(elem));
+      ops::pointwise::copy_elements(dense, src);
       if (is_contiguous()) return copy_dense(raw_data(), device(), dense.raw_data(), dense.device(), numel() * elem);
       src = dense.to(device());
     }
@@ -365,8 +332,7 @@ void Tensor::copy_(const Tensor& src_in) {
     copy_dense(raw_data(), device(), src.raw_data(), src.device(), numel() * elem);
     return;
   }
-  BroadcastShape s = copy_space(shape(), src.strides(), strides(), *this);
-  DLCORE_DISPATCH(device(), strided_copy, src.raw_data(), raw_data(), s, static_cast<int64_t>(elem));
+  ops::pointwise::copy_elements(*this, src);
 }
 
 Tensor Tensor::to(Device target) const {

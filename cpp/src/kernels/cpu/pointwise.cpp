@@ -2,6 +2,8 @@
 // per-thread ranges, walking runs along the innermost dimension; a run whose operands are all unit-
 // stride (or scalars) takes a plain indexed loop the compiler vectorises. Math: pointwise_functors.h.
 #include <algorithm>
+#include <cstring>
+#include <type_traits>
 
 #include "../pointwise_dispatch.h"
 #include "cpu_parallel.h"
@@ -105,7 +107,11 @@ void cast_loop(const PointwiseIter& it) {
     To* out = reinterpret_cast<To*>(b.at[0]) + off[0];
     const From* in = reinterpret_cast<const From*>(b.at[1]) + off[1];
     if (step[0] == 1 && step[1] == 1) {
-      for (int64_t i = 0; i < length; ++i) out[i] = static_cast<To>(static_cast<opmath_t<From>>(in[i]));
+      if constexpr (std::is_same_v<From, To>) {  // a copy (contiguous(), copy_): no conversion at all
+        std::memcpy(out, in, static_cast<size_t>(length) * sizeof(To));
+      } else {
+        for (int64_t i = 0; i < length; ++i) out[i] = static_cast<To>(static_cast<opmath_t<From>>(in[i]));
+      }
       return;
     }
     for (int64_t i = 0; i < length; ++i)
