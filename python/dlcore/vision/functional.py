@@ -227,11 +227,10 @@ def to_tensor(picture: Any) -> Any:
         raise TypeError(f"pic should be PIL Image or ndarray. Got {type(picture)}")
     if array.ndim == 2:
         array = array[:, :, None]
-    if array.dtype == np.uint8:
-        from ..data.common import normalize_images  # noqa: PLC0415  (the one copy of the x/255 arithmetic)
-        channels = array.shape[2]
-        return from_numpy(normalize_images(array[None], (0.0,) * channels, (1.0,) * channels)[0])
-    return from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
+    planes = array.transpose(2, 0, 1)
+    if array.dtype == np.uint8:  # float32 x / 255, the arithmetic of torchvision and of normalize_images
+        return from_numpy(np.divide(planes, np.float32(255), dtype=np.float32))
+    return from_numpy(np.ascontiguousarray(planes))
 
 
 def _pil_array(picture: Any) -> np.ndarray:

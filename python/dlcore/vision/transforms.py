@@ -92,6 +92,7 @@ class Normalize:
         self.mean = mean
         self.std = std
         self.inplace = inplace
+        self._constants: dict = {}  # (dtype, device, channels) -> (mean, std) tensors, made once
 
     def __call__(self, tensor: Any) -> Any:
         from .._C import Tensor, from_numpy  # noqa: PLC0415
@@ -102,6 +103,17 @@ class Normalize:
         if tensor.dim() < 3:
             raise ValueError(f"Expected tensor to be a tensor image of size (..., C, H, W). Got "
                              f"tensor.size() = {tuple(tensor.shape)}")
+        key = (str(tensor.dtype), str(tensor.device), tensor.shape[-3])
+        constants = self._constants.get(key)
+        if constants is None:
+            constants = self._constants[key] = self._make_constants(tensor, from_numpy)
+        mean_t, std_t = constants
+        if self.inplace:
+            return tensor.sub_(mean_t).div_(std_t)
+        return (tensor - mean_t) / std_t
+
+    def _make_constants(self, tensor: Any, from_numpy: Callable[[np.ndarray], Any]) -> tuple[Any, Any]:
+        # mean and std in the tensor's dtype, shaped [C, 1, 1] to broadcast over H and W, as torchvision does
         numpy_dtype = np.float64 if str(tensor.dtype) == "dlcore.float64" else np.float32
         mean = np.asarray(self.mean, dtype=numpy_dtype).reshape(-1)
         std = np.asarray(self.std, dtype=numpy_dtype).reshape(-1)
@@ -111,11 +123,11 @@ class Normalize:
         if mean.size not in (1, channels) or std.size not in (1, channels):
             raise RuntimeError(f"Normalize: mean has {mean.size} and std {std.size} values for a tensor with "
                                f"{channels} channels (shape {tuple(tensor.shape)})")
-        mean_t = from_numpy(mean.reshape(-1, 1, 1)).to(tensor.device).to(tensor.dtype)
-        std_t = from_numpy(std.reshape(-1, 1, 1)).to(tensor.device).to(tensor.dtype)
-        if self.inplace:
-            return tensor.sub_(mean_t).div_(std_t)
-        return (tensor - mean_t) / std_t
+        return tuple(from_numpy(values.reshape(-1, 1, 1)).to(tensor.device).to(tensor.dtype) for values in (mean, std))
+
+    def __getstate__(self) -> dict:
+        # the cached tensors are rebuilt wherever the transform is unpickled (a spawned worker)
+        return {**self.__dict__, "_constants": {}}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(mean={self.mean}, std={self.std})"
