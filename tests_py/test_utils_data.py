@@ -515,7 +515,8 @@ def _wait_until_stopped(processes, seconds=10.0) -> bool:
 
 
 def test_abandoned_iterators_shut_their_workers_down():
-    # Large batches fill the pipes, so the workers are blocked writing when the iterator goes away.
+    # Large batches fill the pipes, so the workers are blocked writing when the iterator goes away,
+    # and a second loader's worker, forked meanwhile, inherited the main process's pipe ends.
     class Big(dud.Dataset):
         def __len__(self):
             return 400
@@ -524,13 +525,17 @@ def test_abandoned_iterators_shut_their_workers_down():
             return np.full((64, 64), i, np.float32)
 
     iterator = iter(dud.DataLoader(Big(), batch_size=16, num_workers=2, prefetch_factor=4))
+    other = iter(dud.DataLoader(Big(), batch_size=16, num_workers=1))
     first = next(iterator)
-    assert first.shape == (16, 64, 64)
+    assert first.shape == (16, 64, 64) and next(other).shape == (16, 64, 64)
     processes = list(iterator._workers)
+    time.sleep(0.2)  # let the workers fill their pipes and block
     assert all(p.is_alive() for p in processes)
     del iterator
     gc.collect()
     assert _wait_until_stopped(processes)
+    assert [p.exitcode for p in processes] == [0, 0]  # they left on their own, not by SIGTERM
+    del other
 
     for batch in dud.DataLoader(Big(), batch_size=16, num_workers=2):
         break  # a for loop left early drops the iterator the same way

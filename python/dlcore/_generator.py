@@ -16,8 +16,12 @@ from typing import Any
 
 import numpy as np
 
+from . import _C
+
 # torch.Generator's documented default seed, so an unseeded generator reports the same initial_seed.
 _DEFAULT_SEED = 67280421310721
+# The largest float32 below 1: libstdc++'s float uniform distribution can round up to 1.0 itself.
+_BELOW_ONE = float(np.nextafter(np.float32(1), np.float32(0)))
 _STATE_MAGIC = b"DLGEN1\x00\x00"
 _STATE_LAYOUT = struct.Struct("<8sQ16s16sqQ")  # magic, initial seed, PCG64 state, increment, has_uint32, uinteger
 
@@ -51,8 +55,7 @@ class Generator:
 
     @property
     def device(self) -> Any:
-        from ._C import device  # noqa: PLC0415  (this module stays importable without the engine)
-        return device("cpu")
+        return _C.device("cpu")
 
     def manual_seed(self, seed: int) -> "Generator":
         """Reseeds the generator; returns it, so ``Generator().manual_seed(0)`` reads as in torch."""
@@ -72,19 +75,17 @@ class Generator:
 
     def get_state(self) -> Any:
         """The whole state as a uint8 tensor; ``set_state`` of it resumes the very same stream."""
-        from ._C import from_numpy  # noqa: PLC0415
         bits = self._numpy.bit_generator.state
         packed = _STATE_LAYOUT.pack(_STATE_MAGIC, self._initial_seed, bits["state"]["state"].to_bytes(16, "little"),
                                     bits["state"]["inc"].to_bytes(16, "little"), bits["has_uint32"],
                                     bits["uinteger"])
-        return from_numpy(np.frombuffer(packed, dtype=np.uint8).copy())
+        return _C.from_numpy(np.frombuffer(packed, dtype=np.uint8).copy())
 
     def set_state(self, new_state: Any) -> "Generator":
         """Restores a state returned by ``get_state``; returns the generator."""
-        from ._C import Tensor, dtype  # noqa: PLC0415
-        if not isinstance(new_state, Tensor):
+        if not isinstance(new_state, _C.Tensor):
             raise TypeError(f"expected a dlcore uint8 tensor, but got {type(new_state).__name__}")
-        if new_state.dtype != dtype.uint8:
+        if new_state.dtype != _C.dtype.uint8:
             raise TypeError(f"RNG state must be a uint8 tensor, got dtype {new_state.dtype}")
         raw = new_state.cpu().numpy().tobytes()
         if len(raw) != _STATE_LAYOUT.size or not raw.startswith(_STATE_MAGIC):
@@ -119,9 +120,8 @@ def _draw_seed(generator: Generator | None = None) -> int:
     """
     if generator is not None:
         return int(generator._numpy.integers(0, 1 << 63))
-    from ._C import rand  # noqa: PLC0415
     seed = 0
-    for value in rand([3]).tolist():
+    for value in _C.rand([3]).tolist():
         seed = (seed << 24) | min(int(value * (1 << 24)), (1 << 24) - 1)
     return seed & ((1 << 63) - 1)
 
@@ -135,8 +135,7 @@ def _numpy_rng(generator: Generator | None) -> np.random.Generator:
 
 def _global_uniform() -> float:
     """One float in [0, 1) from dlcore's global generator (what torch.rand(1) is to transforms)."""
-    from ._C import rand  # noqa: PLC0415
-    return min(rand([1]).item(), np.nextafter(np.float32(1), np.float32(0)).item())
+    return min(_C.rand([1]).item(), _BELOW_ONE)
 
 
 def _global_randint(low: int, high: int) -> int:

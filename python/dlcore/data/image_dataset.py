@@ -15,6 +15,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .. import _C
+
 from ..utils.data.dataset import Dataset
 
 
@@ -65,7 +67,6 @@ class InMemoryImageDataset(Dataset):
         arrays = self._engine_arrays() if normalization is not None else None
         if arrays is None:
             return None
-        from .. import _C  # noqa: PLC0415
         images, labels, channels_last = arrays
         mean, std = list(normalization[0]), list(normalization[1])
         size = len(self.labels)
@@ -88,7 +89,6 @@ class InMemoryImageDataset(Dataset):
         arrays = None
         if images.dtype == np.uint8 and labels.dtype == np.uint8 and images.ndim in (3, 4) and labels.ndim == 1 \
                 and len(images) == len(labels) and (images.ndim == 3 or images.shape[3] <= 4):
-            from .. import _C  # noqa: PLC0415
             channels_last = images.ndim == 4
             layout = images if channels_last else images[:, None]
             arrays = (_C.from_numpy(np.ascontiguousarray(layout)), _C.from_numpy(np.ascontiguousarray(labels)),

@@ -14,6 +14,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .._C import Tensor, from_numpy
+
 
 class InterpolationMode(Enum):
     """Resampling filters by torchvision's names."""
@@ -49,11 +51,6 @@ def is_pil_image(image: Any) -> bool:
     return module is not None and isinstance(image, module.Image)
 
 
-def _tensor_type() -> type:
-    from .._C import Tensor  # noqa: PLC0415
-    return Tensor
-
-
 def image_kind(image: Any, what: str) -> str:
     """'pil', 'numpy' or 'tensor'; a TypeError naming the transform for anything else."""
     if is_pil_image(image):
@@ -62,7 +59,7 @@ def image_kind(image: Any, what: str) -> str:
         if image.ndim not in (2, 3):
             raise ValueError(f"{what}: a numpy image must be HxW or HxWxC, got shape {list(image.shape)}")
         return "numpy"
-    if isinstance(image, _tensor_type()):
+    if isinstance(image, Tensor):
         if image.dim() < 2:
             raise ValueError(f"{what}: a tensor image must be (..., H, W), got shape {list(image.shape)}")
         return "tensor"
@@ -84,7 +81,6 @@ def _to_chw_array(tensor: Any) -> np.ndarray:
 
 
 def _from_array_like(array: np.ndarray, like: Any) -> Any:
-    from .._C import from_numpy  # noqa: PLC0415
     result = from_numpy(np.ascontiguousarray(array))
     return result if str(like.device) == "cpu" else result.to(like.device)
 
@@ -165,7 +161,6 @@ def hflip(image: Any) -> Any:
         return image.transpose(require_pil("RandomHorizontalFlip").Transpose.FLIP_LEFT_RIGHT)
     if kind == "numpy":
         return image[:, ::-1].copy()
-    from .._C import from_numpy  # noqa: PLC0415
     reverse = from_numpy(np.arange(image.shape[-1] - 1, -1, -1, dtype=np.int64)).to(image.device)
     return image.index_select(image.dim() - 1, reverse)
 
@@ -216,7 +211,6 @@ def _resize_plane(plane: np.ndarray, Image: Any, width: int, height: int, resamp
 
 def to_tensor(picture: Any) -> Any:
     """PIL image or numpy HxW(xC) -> tensor CxHxW; uint8 data is scaled to float32 in [0, 1]."""
-    from .._C import from_numpy  # noqa: PLC0415
     if is_pil_image(picture):
         array = _pil_array(picture)
     elif isinstance(picture, np.ndarray):

@@ -15,6 +15,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .._C import Tensor, from_numpy
 from .._generator import _global_randint, _global_uniform
 from . import functional as F
 from .functional import InterpolationMode
@@ -95,7 +96,6 @@ class Normalize:
         self._constants: dict = {}  # (dtype, device, channels) -> (mean, std) tensors, made once
 
     def __call__(self, tensor: Any) -> Any:
-        from .._C import Tensor, from_numpy  # noqa: PLC0415
         if not isinstance(tensor, Tensor):
             raise TypeError(f"img should be Tensor Image. Got {type(tensor)}")
         if not tensor.is_floating_point():

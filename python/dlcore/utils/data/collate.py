@@ -16,14 +16,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ... import _C
+
 # numpy dtype kinds that have no tensor counterpart: byte strings, unicode strings, objects.
 _STRING_OR_OBJECT_DTYPE = re.compile(r"[SaUO]")
 _COLLATE_ERROR = "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; found {}"
-
-
-def _engine() -> Any:
-    from ... import _C  # noqa: PLC0415  (imported on use: dlcore/__init__ imports this package)
-    return _C
 
 
 def _is_namedtuple(value: Any) -> bool:
@@ -31,7 +28,6 @@ def _is_namedtuple(value: Any) -> bool:
 
 
 def _stack_tensors(batch: Sequence[Any]) -> Any:
-    _C = _engine()
     first = tuple(batch[0].shape)
     for position, tensor in enumerate(batch):
         if tuple(tensor.shape) != first:
@@ -48,12 +44,11 @@ def _stack_arrays(batch: Sequence[np.ndarray]) -> Any:
         if array.shape != first.shape:
             raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(first.shape)} at entry 0 "
                                f"and {list(array.shape)} at entry {position}")
-    return _engine().from_numpy(np.stack(batch))
+    return _C.from_numpy(np.stack(batch))
 
 
 def default_collate(batch: Sequence[Any]) -> Any:
     """Collates a list of samples into a batch (see the module note for the rules)."""
-    _C = _engine()
     elem = batch[0]
     if isinstance(elem, _C.Tensor):
         return _stack_tensors(batch)
@@ -101,7 +96,6 @@ def default_collate(batch: Sequence[Any]) -> Any:
 def default_convert(data: Any) -> Any:
     """Without batching (``batch_size=None``): numpy arrays and scalars become tensors, containers are
     converted element-wise, everything else is returned as it is."""
-    _C = _engine()
     if isinstance(data, _C.Tensor):
         return data
     if isinstance(data, np.ndarray):

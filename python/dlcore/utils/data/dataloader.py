@@ -21,11 +21,13 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import pickle
+import queue
 import struct
 import threading
 import time
 import warnings
 import weakref
+from multiprocessing.reduction import ForkingPickler
 from typing import Any, Callable, Iterable, Iterator
 
 try:
@@ -247,6 +249,8 @@ class _SingleProcessIter(_BaseIter):
 # ----- worker processes -------------------------------------------------------------------------
 
 _HEADER = struct.Struct("<I")
+# Every open result-pipe end of the main process, for forked workers to close (see _worker_main).
+_MAIN_PROCESS_READERS: "weakref.WeakSet[Any]" = weakref.WeakSet()
 _PIPE_BYTES = 1 << 20
 
 
@@ -254,7 +258,6 @@ class _ResultPickler(pickle.Pickler):
     """Pickles a worker's reply with numpy buffers out of band (protocol 5) and dlcore tensors as arrays."""
 
     def __init__(self, file: Any, buffers: list) -> None:
-        from multiprocessing.reduction import ForkingPickler  # noqa: PLC0415
         super().__init__(file, protocol=5, buffer_callback=buffers.append)
         self.dispatch_table = {**ForkingPickler._copyreg_dispatch_table, **ForkingPickler._extra_reducers}
 
@@ -290,7 +293,6 @@ class _Sender:
     previous batch waits for the main process to read it."""
 
     def __init__(self, connection: Any) -> None:
-        import queue  # noqa: PLC0415
         self._connection = connection
         self._pending: Any = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="dlcore-dataloader-sender", daemon=True)
@@ -328,11 +330,13 @@ def _worker_id() -> int:
 
 
 def _worker_main(setup: _worker.WorkerSetup, index_queue: Any, connection: Any, done_event: Any, parent_pid: int,
-                 inherited: list) -> None:
-    # A forked worker holds copies of the main process's ends of every pipe created so far; closing
-    # them makes a write fail (instead of block) once the main process has closed its end.
-    for other in inherited:
-        other.close()
+                 forked: bool) -> None:
+    # A forked worker holds copies of the main process's ends of every result pipe open at the fork,
+    # this loader's and any other's. Closed here, a pipe dies with the main process's end: a writer
+    # still sending to it gets an error instead of waiting, and its buffered batches are freed.
+    if forked:
+        for reader in list(_MAIN_PROCESS_READERS):
+            reader.close()
     sender = _Sender(connection)
     try:
         _worker.worker_loop(setup, index_queue, sender, done_event, parent_pid)
@@ -357,8 +361,8 @@ class _MultiProcessIter(_BaseIter):
         self._workers: list = []
         self._index_queues: list = []
         self._readers: list = []
-        self._finalizer = weakref.finalize(self, _stop_workers, self._done_event, self._index_queues, self._readers,
-                                           self._workers)
+        self._finalizer = weakref.finalize(self, _stop_workers, os.getpid(), self._done_event, self._index_queues,
+                                           self._readers, self._workers)
         forked = context.get_start_method() == "fork"
         if forked and self._collate_fn is default_collate:
             # Builds the dataset's batched path (dlcore's image datasets keep a uint8 tensor copy of
@@ -371,12 +375,13 @@ class _MultiProcessIter(_BaseIter):
                 reader, writer = context.Pipe(duplex=False)
                 _configure_pipe(reader)
                 self._readers.append(reader)
+                _MAIN_PROCESS_READERS.add(reader)
                 setup = _worker.WorkerSetup(self._dataset_kind, self._dataset, self._auto_collation, self._collate_fn,
                                             self._drop_last, self._base_seed, loader.worker_init_fn, worker_id,
                                             self._num_workers)
                 process = context.Process(target=_worker_main, name=f"dlcore-dataloader-worker-{worker_id}",
                                           args=(setup, index_queue, writer, self._done_event, os.getpid(),
-                                                list(self._readers) if forked else []),
+                                                forked),
                                           daemon=True)
                 process.start()
                 writer.close()
@@ -496,7 +501,10 @@ class _MultiProcessIter(_BaseIter):
         self._finalizer()
 
 
-def _stop_workers(done_event: Any, index_queues: list, readers: list, workers: list) -> None:
+def _stop_workers(owner_pid: int, done_event: Any, index_queues: list, readers: list, workers: list) -> None:
+    if os.getpid() != owner_pid:
+        # A forked child (another loader's worker) inherited this iterator; the workers are not its own.
+        return
     try:
         done_event.set()
         for index_queue in index_queues:

@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from ..._C import Tensor, from_numpy, index_select
 from ..._generator import Generator, _check_generator, _numpy_rng
 
 
@@ -47,7 +48,6 @@ class IterableDataset(Dataset):
 
 
 def _batch_length(tensors: Sequence[Any]) -> int:
-    from ..._C import Tensor  # noqa: PLC0415
     for position, tensor in enumerate(tensors):
         if not isinstance(tensor, Tensor):
             raise TypeError(f"TensorDataset: argument {position} must be a dlcore Tensor, got {type(tensor).__name__}")
@@ -73,7 +73,6 @@ class TensorDataset(Dataset):
     def _getitems_collated(self, indices: Any) -> list:
         # What default_collate makes of [self[i] for i in indices] (a list of stacked columns), in one
         # gather per tensor instead of a view per sample and a stack.
-        from ..._C import from_numpy, index_select  # noqa: PLC0415
         index = from_numpy(np.asarray(indices, dtype=np.int64))
         return [index_select(tensor, 0, index.to(tensor.device)) for tensor in self.tensors]
 

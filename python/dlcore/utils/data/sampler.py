@@ -13,6 +13,7 @@ from typing import Any, Generic, Iterable, Iterator, Sequence, Sized, TypeVar
 
 import numpy as np
 
+from ..._C import Tensor
 from ..._generator import Generator, _check_generator, _numpy_rng
 
 T = TypeVar("T")
@@ -147,7 +148,6 @@ class WeightedRandomSampler(_ArraySampler):
 
 
 def _as_float64(values: Any) -> np.ndarray:
-    from ..._C import Tensor  # noqa: PLC0415
     if isinstance(values, Tensor):
         return values.detach().cpu().double().numpy()
     return np.asarray(values, dtype=np.float64)

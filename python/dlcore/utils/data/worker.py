@@ -29,6 +29,9 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ... import _C
+from .fetch import make_fetcher
+
 # How often (s) a waiting worker checks that its parent is alive, and a waiting parent its workers.
 STATUS_CHECK_INTERVAL = 1.0
 
@@ -67,7 +70,6 @@ def get_worker_info() -> WorkerInfo | None:
 # ----- tensors through pickles ------------------------------------------------------------------
 
 def _rebuild_tensor(array: np.ndarray, dtype_name: str, device: str, requires_grad: bool) -> Any:
-    from ... import _C  # noqa: PLC0415
     tensor = _C.from_numpy(array)
     if dtype_name == "bfloat16":  # numpy has no bfloat16: it travelled as float32, which holds it exactly
         tensor = tensor.to(_C.dtype.bfloat16)
@@ -79,7 +81,6 @@ def _rebuild_tensor(array: np.ndarray, dtype_name: str, device: str, requires_gr
 
 
 def _reduce_tensor(tensor: Any) -> tuple:
-    from ... import _C  # noqa: PLC0415
     if tensor.requires_grad and not tensor.is_leaf:
         raise RuntimeError("Cowardly refusing to serialize non-leaf tensor which requires_grad, since autograd does "
                            "not support crossing process boundaries.  If you just want to transfer the data, call "
@@ -93,7 +94,6 @@ def _reduce_tensor(tensor: Any) -> tuple:
 
 def register_tensor_pickling() -> None:
     """Lets multiprocessing pickle dlcore tensors (results from workers, datasets sent to spawned ones)."""
-    from ... import _C  # noqa: PLC0415
     ForkingPickler.register(_C.Tensor, _reduce_tensor)
     ForkingPickler.register(_C.Parameter, _reduce_tensor)
 
@@ -162,7 +162,6 @@ class WorkerSetup:
 
 
 def _seed_worker(seed: int, base_seed: int, worker_id: int) -> None:
-    from ... import _C  # noqa: PLC0415
     random.seed(seed)
     _C.manual_seed(seed)
     # numpy's global generator too (torch does this since 1.9), from both numbers, so workers differ.
@@ -172,8 +171,6 @@ def _seed_worker(seed: int, base_seed: int, worker_id: int) -> None:
 def worker_loop(setup: WorkerSetup, index_queue: Any, sender: Any, done_event: Any, parent_pid: int) -> None:
     """The body of a worker process; returns when told to stop, when its parent dies, or on Ctrl-C."""
     global _worker_info
-    from ... import _C  # noqa: PLC0415
-    from .fetch import make_fetcher  # noqa: PLC0415
     try:
         _C.set_num_threads(1)
         seed = setup.base_seed + setup.worker_id
