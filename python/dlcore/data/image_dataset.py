@@ -74,9 +74,15 @@ class InMemoryImageDataset(Dataset):
 
         def collated(indices: Any) -> list:
             index = np.asarray(indices, dtype=np.int64)
-            if index.size and index.min() < 0:  # Python's negative indices, as __getitem__ takes them
-                index = np.where(index < 0, index + size, index)
-            return list(gather(images, labels, from_numpy(index), mean, std, channels_last))
+            try:
+                return list(gather(images, labels, from_numpy(index), mean, std, channels_last))
+            except ValueError:  # the kernel refuses indices outside [0, N): allow Python's negative ones
+                if index.size and index.min() >= -size and index.max() < size:
+                    return list(gather(images, labels, from_numpy(np.where(index < 0, index + size, index)), mean,
+                                       std, channels_last))
+                bad = index[(index < -size) | (index >= size)]
+                raise IndexError(f"{type(self).__name__}: index {int(bad[0])} is out of range for {size} samples") \
+                    from None
 
         return collated
 
