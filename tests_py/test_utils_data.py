@@ -714,3 +714,26 @@ def test_mnist_split_and_target_transform(mnist_test):
     assert odd._getitems_collated is None
     _, parity = next(iter(dud.DataLoader(odd, batch_size=50)))
     np.testing.assert_array_equal(parity.numpy(), mnist_test.labels[:50] % 2)
+
+
+def test_image_dataset_batched_fetch_equals_per_sample_fetch(tmp_path):
+    from test_data_mnist import random_split as random_mnist, write_split
+    from dlcore.vision import transforms as T
+    images, labels = random_mnist(30, seed=5)
+    write_split(tmp_path, "train", images, labels, gz=False)
+    dataset = dl.data.MNIST(tmp_path, transform=T.Compose([T.ToTensor(), T.Normalize((0.5,), (0.25,))]))
+    indices = [29, -1, 0, 7, -30]
+    batch_images, batch_labels = dataset._getitems_collated(indices)
+    samples = dataset.__getitems__(indices)
+    for position, index in enumerate(indices):
+        image, label = dataset[index]
+        np.testing.assert_array_equal(batch_images.numpy()[position], image.numpy())
+        np.testing.assert_array_equal(samples[position][0].numpy(), image.numpy())
+        assert batch_labels.tolist()[position] == label == samples[position][1] == int(labels[index])
+    with pytest.raises(IndexError, match="MNIST: index 30 is out of range for 30 samples"):
+        dataset._getitems_collated([1, 30])
+    dataset.images = dataset.images[:10].copy()  # replacing the arrays (train_cifar10.py --limit does) rebuilds the copy
+    dataset.labels = dataset.labels[:10].copy()
+    assert dataset._getitems_collated(list(range(10)))[0].shape == (10, 1, 28, 28)
+    with pytest.raises(IndexError):
+        dataset._getitems_collated([10])

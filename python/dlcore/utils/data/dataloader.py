@@ -220,7 +220,6 @@ class _BaseIter:
         self._dataset = loader.dataset
         # Drawn before the sampler's own draws, as torch does, so one seed fixes both.
         self._base_seed = _draw_seed(loader.generator)
-        self._yielded = 0
 
     def __iter__(self) -> "_BaseIter":
         return self
@@ -240,10 +239,7 @@ class _SingleProcessIter(_BaseIter):
                                      self._drop_last)
 
     def __next__(self) -> Any:
-        index = next(self._indices)
-        batch = self._fetcher.fetch(index)
-        self._yielded += 1
-        return batch
+        return self._fetcher.fetch(next(self._indices))
 
 
 # ----- worker processes -------------------------------------------------------------------------
@@ -441,7 +437,6 @@ class _MultiProcessIter(_BaseIter):
                 continue
             if isinstance(reply, _worker.WorkerFailure):
                 reply.reraise()
-            self._yielded += 1
             return reply
 
     def _take_reply(self) -> Any:
@@ -514,8 +509,10 @@ def _stop_workers(owner_pid: int, done_event: Any, index_queues: list, readers: 
                 pass
         for reader in readers:  # a worker blocked writing a batch now fails instead of waiting
             reader.close()
+        deadline = time.monotonic() + _worker.STATUS_CHECK_INTERVAL  # one grace period for all of them
         for process in workers:
-            process.join(timeout=_worker.STATUS_CHECK_INTERVAL)
+            process.join(timeout=max(0.0, deadline - time.monotonic()))
+        for process in workers:
             if process.is_alive():  # stuck in user code: it gets no more say
                 process.terminate()
                 process.join(timeout=_worker.STATUS_CHECK_INTERVAL)
