@@ -161,9 +161,9 @@ def test_plain_directory_with_jpeg_and_png(tmp_path):
     dataset = CIFAR10(root, train=False)
     assert dataset.images.shape == (10, 32, 32, 3)
     assert dataset.labels.tolist() == list(range(10))
-    image, label = dataset[4]
-    assert image.shape == (3, 32, 32) and image.dtype == np.float32 and label == 4
-    np.testing.assert_array_equal(image, normalize_images(dataset.images[4:5], dataset.mean, dataset.std)[0])
+    image, label = dataset[4]  # torchvision's sample: ToTensor's float32 [3, 32, 32] in [0, 1], int label
+    assert image.shape == (3, 32, 32) and str(image.dtype) == "dlcore.float32" and label == 4
+    np.testing.assert_array_equal(image.numpy(), normalize_images(dataset.images[4:5], (0, 0, 0), (1, 1, 1))[0])
 
 
 def test_bad_image_folders(tmp_path):

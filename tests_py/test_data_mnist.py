@@ -72,16 +72,26 @@ def test_synthetic_round_trip(tmp_path, gz):
     assert train.channels == 1 and len(train.classes) == 10
 
 
-def test_getitem_is_normalised_float32(tmp_path):
+def test_getitem_follows_torchvision(tmp_path):
+    import dlcore as dl
+    from dlcore.vision import transforms as T
     images, labels = random_split(4, seed=3)
     write_split(tmp_path, "train", images, labels, gz=False)
-    dataset = MNIST(tmp_path)
-    image, label = dataset[-1]
-    assert image.shape == (1, 28, 28) and image.dtype == np.float32
+    image, label = MNIST(tmp_path)[-1]  # no transform: ToTensor's float32 [1, 28, 28] in [0, 1]
+    assert image.shape == (1, 28, 28) and image.dtype == dl.float32
     assert isinstance(label, int) and label == int(labels[-1])
+    np.testing.assert_array_equal(image.numpy()[0], images[-1].astype(np.float32) / np.float32(255))
+    normalized = MNIST(tmp_path, transform=T.Compose([T.ToTensor(), T.Normalize(MNIST.mean, MNIST.std)]),
+                       target_transform=lambda y: y + 100)
+    image, label = normalized[-1]
     # torchvision's ToTensor + Normalize arithmetic in float32; exact equality is intended
     expected = (images[-1].astype(np.float32) / np.float32(255) - np.float32(0.1307)) / np.float32(0.3081)
-    np.testing.assert_array_equal(image[0], expected)
+    np.testing.assert_array_equal(image.numpy()[0], expected)
+    assert label == int(labels[-1]) + 100
+    seen = []
+    MNIST(tmp_path, transform=seen.append)[1]  # a transform receives the stored uint8 image
+    assert seen[0].dtype == np.uint8 and seen[0].shape == (28, 28)
+    np.testing.assert_array_equal(seen[0], images[1])
 
 
 def test_plain_file_is_preferred_over_gz(tmp_path):

@@ -30,6 +30,8 @@ long, int = int64, int32  # noqa: A001
 
 from . import cuda, data, nn, optim  # noqa: E402  (need the names above)
 from .serialization import load, save  # noqa: E402
+from ._generator import Generator  # noqa: E402
+from . import utils, vision  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = ["Tensor", "Parameter", "tensor", "from_numpy", "zeros", "ones", "empty", "full", "rand", "randn", "arange",

@@ -11,6 +11,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from ..vision.functional import pad_array
 from .loader import DataLoader
 from .sampler import batch_indices, epoch_order
 
@@ -32,9 +33,8 @@ def random_crop_flip(images: np.ndarray, rng: np.random.Generator, padding: int 
     if padding < 0:
         raise ValueError(f"random_crop_flip: padding must be >= 0, got {padding}")
     batch, height, width = images.shape[:3]
-    padded = np.empty((batch, height + 2 * padding, width + 2 * padding) + images.shape[3:], dtype=np.uint8)
-    padded[...] = np.asarray(fill, dtype=np.uint8)
-    padded[:, padding:padding + height, padding:padding + width] = images
+    padded = pad_array(images, (padding,) * 4, fill, "constant", height_axis=1,
+                       channel_axis=3 if images.ndim == 4 else None)
     top = rng.integers(0, 2 * padding + 1, size=batch)
     left = rng.integers(0, 2 * padding + 1, size=batch)
     flip = rng.random(batch) < 0.5

@@ -13,10 +13,12 @@ import stat
 import tempfile
 import warnings
 import zipfile
+from typing import Any, Callable
 
 import numpy as np
 
-from .common import data_root, dataset_missing_message, download_with_torchvision, normalize_images
+from .common import data_root, dataset_missing_message, download_with_torchvision
+from .image_dataset import InMemoryImageDataset
 
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer",
                    "dog", "frog", "horse", "ship", "truck"]
@@ -223,7 +225,7 @@ def _store_cache(source: pathlib.Path, key: np.ndarray, images: np.ndarray, labe
 
 # ----- the dataset ---------------------------------------------------------------------------
 
-class CIFAR10:
+class CIFAR10(InMemoryImageDataset):
     """CIFAR-10 held in memory as uint8: `.images` [N,32,32,3] (HWC), `.labels` [N].
 
     Looks, in order, for `<root>/cifar-10-batches-py/` (official pickled batches),
@@ -231,20 +233,25 @@ class CIFAR10:
     Class index = position in the sorted class names. Image folders are decoded with Pillow once
     and cached (see `user_cache_dir`). `limit` keeps only the first `limit` images of the split in
     sorted-name order (class by class, so a small limit covers few classes); a limited decode is
-    never cached, but is served from an existing full cache. Indexing returns
-    (float32 [3,32,32] normalised with `.mean`/`.std`, int label).
+    never cached, but is served from an existing full cache. As a dataset it follows
+    torchvision.datasets.CIFAR10: ``ds[i]`` is (image, int label), the image float32 [3,32,32] in
+    [0, 1] (ToTensor's) or ``transform`` applied to the uint8 32x32x3 numpy image; see
+    image_dataset.py. `.mean`/`.std` are the training set's statistics.
     """
 
     mean = (0.4914, 0.4822, 0.4465)
     std = (0.2470, 0.2435, 0.2616)
     channels = 3
 
-    def __init__(self, root: str | os.PathLike | None, train: bool = True, download: bool = False,
-                 limit: int | None = None) -> None:
+    def __init__(self, root: str | os.PathLike | None, train: bool = True,
+                 transform: Callable[[Any], Any] | None = None, target_transform: Callable[[Any], Any] | None = None,
+                 download: bool = False, limit: int | None = None) -> None:
         if limit is not None and limit < 0:
             raise ValueError(f"CIFAR10: limit must be >= 0 or None, got {limit}")
         self.root = data_root(root)
         self.train = train
+        self.transform = transform
+        self.target_transform = target_transform
         self.limit = limit
         split = "train" if train else "test"
         batches = self.root / "cifar-10-batches-py"
@@ -285,11 +292,15 @@ class CIFAR10:
             _store_cache(source, key, images, labels, folder.classes)
         return images, labels, folder.classes
 
-    def __len__(self) -> int:
-        return len(self.labels)
+    @property
+    def data(self) -> np.ndarray:
+        """The images, uint8 [N, 32, 32, 3] (torchvision's ``CIFAR10.data``)."""
+        return self.images
 
-    def __getitem__(self, index: int) -> tuple[np.ndarray, int]:
-        return normalize_images(self.images[index][None], self.mean, self.std)[0], int(self.labels[index])
+    @property
+    def targets(self) -> list:
+        """The labels as a list of ints (torchvision's ``CIFAR10.targets``)."""
+        return self.labels.astype(np.int64).tolist()
 
     def __repr__(self) -> str:
         split = "train" if self.train else "test"

@@ -7,11 +7,12 @@ import gzip
 import os
 import pathlib
 import zlib
-from typing import BinaryIO
+from typing import Any, BinaryIO, Callable
 
 import numpy as np
 
-from .common import data_root, dataset_missing_message, download_with_torchvision, normalize_images
+from .common import data_root, dataset_missing_message, download_with_torchvision
+from .image_dataset import InMemoryImageDataset
 
 IMAGES_MAGIC = 2051  # 0x00000803: unsigned bytes, 3 dimensions
 LABELS_MAGIC = 2049  # 0x00000801: unsigned bytes, 1 dimension
@@ -87,12 +88,13 @@ def read_idx_file(path: pathlib.Path, expected_magic: int) -> np.ndarray:
     return data
 
 
-class MNIST:
+class MNIST(InMemoryImageDataset):
     """MNIST held in memory as uint8: `.images` [N,28,28], `.labels` [N].
 
     Reads `<root>/MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]` (torchvision's
-    layout). Indexing returns (float32 [1,28,28] normalised with `.mean`/`.std`, int label);
-    batch code should slice `.images` and call `normalize_images` instead, which is much faster.
+    layout). As a dataset it follows torchvision.datasets.MNIST: ``ds[i]`` is (image, int label),
+    the image float32 [1,28,28] in [0, 1] (ToTensor's) or ``transform`` applied to the uint8
+    28x28 numpy image; see image_dataset.py. `.mean`/`.std` are the training set's statistics.
     """
 
     classes = ["0 - zero", "1 - one", "2 - two", "3 - three", "4 - four",
@@ -101,9 +103,13 @@ class MNIST:
     std = (0.3081,)
     channels = 1
 
-    def __init__(self, root: str | os.PathLike | None, train: bool = True, download: bool = False) -> None:
+    def __init__(self, root: str | os.PathLike | None, train: bool = True,
+                 transform: Callable[[Any], Any] | None = None, target_transform: Callable[[Any], Any] | None = None,
+                 download: bool = False) -> None:
         self.root = data_root(root)
         self.train = train
+        self.transform = transform
+        self.target_transform = target_transform
         self.raw_dir = self.root / "MNIST" / "raw"
         images_name, labels_name = _idx_file_names(train)
         images_path, labels_path = _locate(self.raw_dir, images_name), _locate(self.raw_dir, labels_name)
@@ -126,12 +132,17 @@ class MNIST:
         if len(self.labels) and int(self.labels.max()) >= len(self.classes):
             raise ValueError(f"{labels_path}: label {int(self.labels.max())} out of range [0, 10)")
 
-    def __len__(self) -> int:
-        return len(self.labels)
+    @property
+    def data(self) -> Any:
+        """The images as a uint8 tensor [N, 28, 28] (torchvision's ``MNIST.data``), copied on each access."""
+        from .. import _C  # noqa: PLC0415
+        return _C.from_numpy(np.ascontiguousarray(self.images))
 
-    def __getitem__(self, index: int) -> tuple[np.ndarray, int]:
-        image = self.images[index]
-        return normalize_images(image[None], self.mean, self.std)[0], int(self.labels[index])
+    @property
+    def targets(self) -> Any:
+        """The labels as an int64 tensor [N] (torchvision's ``MNIST.targets``)."""
+        from .. import _C  # noqa: PLC0415
+        return _C.from_numpy(self.labels.astype(np.int64))
 
     def __repr__(self) -> str:
         split = "train" if self.train else "test"

@@ -1,0 +1,7 @@
+"""``dlcore.vision``: torchvision's counterpart, so ``from dlcore.vision import datasets, transforms``
+reads as it does with torchvision. Pillow is optional (``pip install dlcore[vision]``): only the
+transforms that resample need it.
+"""
+from . import datasets, functional, transforms
+
+__all__ = ["datasets", "functional", "transforms"]
