@@ -737,3 +737,19 @@ def test_image_dataset_batched_fetch_equals_per_sample_fetch(tmp_path):
     assert dataset._getitems_collated(list(range(10)))[0].shape == (10, 1, 28, 28)
     with pytest.raises(IndexError):
         dataset._getitems_collated([10])
+
+
+def test_cifar10_batches_through_the_loader(tmp_path):
+    from test_data_cifar10 import write_batches
+    from dlcore.vision import transforms as T
+    write_batches(tmp_path / "cifar-10-batches-py", per_batch=6, seed=4)
+    mean, std = dl.data.CIFAR10.mean, dl.data.CIFAR10.std
+    dataset = dl.data.CIFAR10(tmp_path, train=False, transform=T.Compose([T.ToTensor(), T.Normalize(mean, std)]))
+    fast = list(dud.DataLoader(dataset, batch_size=4))  # the channels-last gather kernel
+    per_sample = list(dud.DataLoader(dataset, batch_size=4, collate_fn=lambda b: dud.default_collate(b)))
+    assert [tuple(x.shape) for x, _ in fast] == [(4, 3, 32, 32), (2, 3, 32, 32)]
+    for (fx, fy), (sx, sy) in zip(fast, per_sample):
+        np.testing.assert_array_equal(fx.numpy(), sx.numpy())
+        assert fy.tolist() == sy.tolist()
+    np.testing.assert_array_equal(fast[0][0].numpy(), dl.data.normalize_images(dataset.images[:4], mean, std))
+    assert dataset.targets == dataset.labels.astype(int).tolist() and dataset.data is dataset.images

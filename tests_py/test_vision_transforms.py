@@ -201,13 +201,16 @@ def test_without_pillow_only_resizing_fails_with_one_line(monkeypatch):
     assert T.Compose([T.RandomCrop(8, padding=2), T.RandomHorizontalFlip(), T.ToTensor()])(RGB).shape == (3, 8, 8)
 
 
-def test_vision_datasets_are_dlcores_readers(data_dir):
+def test_vision_datasets_are_dlcores_readers(tmp_path):
+    from test_data_mnist import random_split as random_mnist, write_split
     assert datasets.MNIST is dl.data.MNIST and datasets.CIFAR10 is dl.data.CIFAR10
-    if not (data_dir / "MNIST" / "raw").is_dir():
-        pytest.skip("MNIST not under DLCORE_DATA")
-    augmented = datasets.MNIST(data_dir, train=False, transform=T.Compose(
+    images, labels = random_mnist(40, seed=2)
+    write_split(tmp_path, "t10k", images, labels, gz=True)
+    augmented = datasets.MNIST(tmp_path, train=False, transform=T.Compose(
         [T.RandomCrop(28, padding=2), T.ToTensor(), T.Normalize((0.1307,), (0.3081,))]))
     assert augmented._getitems_collated is None  # a random crop runs per sample
-    images, labels = next(iter(dl.utils.data.DataLoader(augmented, batch_size=32, shuffle=True)))
-    assert images.shape == (32, 1, 28, 28) and images.dtype == dl.float32 and labels.dtype == dl.int64
-    assert augmented.class_to_idx["3 - three"] == 3 and augmented.targets.dtype == dl.int64
+    batch, targets = next(iter(dl.utils.data.DataLoader(augmented, batch_size=32, shuffle=True)))
+    assert batch.shape == (32, 1, 28, 28) and batch.dtype == dl.float32 and targets.dtype == dl.int64
+    assert augmented.class_to_idx["3 - three"] == 3
+    np.testing.assert_array_equal(augmented.targets.numpy(), labels.astype(np.int64))
+    np.testing.assert_array_equal(augmented.data.numpy(), images)

@@ -6,9 +6,10 @@ process re-raises. Results cross a pipe as a protocol-5 pickle with the numpy bu
 (dlcore tensors travel as their arrays): the worker writes straight from the batch's memory, the
 main process reads into fresh buffers and copies once, into the tensor. dlcore tensors have no
 shared-memory storage to hand over, and bench/data_loader.py measured this pipe (grown to 1 MB)
-ahead of a multiprocessing.Queue at every size and ahead of a new shared-memory segment per batch
-up to about 1.5 MB (79 us vs 353 us for LeNet's 200 KB batch; a segment wins for batches of 12 MB,
-where its page faults cost less than the copies through the kernel).
+ahead of a multiprocessing.Queue at every size and of a new shared-memory segment per batch for
+LeNet- and CIFAR-size batches: 95 / 318 / 389 us for 200 KB, 653 / 2723 / 1777 us for 1.5 MB
+(pipe / Queue / segment; at 12 MB the pipe and a segment trade places between runs, as a segment's
+page faults and the pipe's kernel copies cost about the same).
 
 Workers are forked on Linux. A forked child inherits the engine's state but not its OpenMP
 threads, so each worker pins the engine to one thread (as torch's workers do) before running user
