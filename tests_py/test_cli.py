@@ -84,7 +84,14 @@ def test_help_states_each_default_once(script: str, tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, str(SCRIPTS[script]), "--help"], capture_output=True, text=True,
                           timeout=60, env={**os.environ, "COLUMNS": "200"})
     assert proc.returncode == 0, proc.stderr
-    lines = {line.split()[0]: line for line in proc.stdout.splitlines() if line.strip().startswith("--")}
+    lines: dict[str, str] = {}  # option -> its whole entry (argparse wraps long ones onto more lines)
+    option = ""
+    for line in proc.stdout.splitlines():
+        if line.startswith("  -"):
+            option = line.split()[0].rstrip(",")
+            lines[option] = line
+        elif option and line.startswith("    "):
+            lines[option] += " " + line.strip()
     assert f"(default runs/{script})" in lines["--out"]
     assert lines["--data"].count("default") == 1 and "$DLCORE_DATA" in lines["--data"]
     assert "(default auto" in lines["--device"] and "(default sgd)" in lines["--optimizer"]
