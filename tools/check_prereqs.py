@@ -59,7 +59,8 @@ def satisfied(requirement: str) -> bool:
 
 def gtest_present() -> bool:
     headers = os.path.exists("/usr/include/gtest/gtest.h") or os.path.exists("/usr/local/include/gtest/gtest.h")
-    libs = glob.glob("/usr/lib/*/libgtest.a") + glob.glob("/usr/lib/libgtest.a") + glob.glob("/usr/local/lib*/libgtest.a")
+    libs = [*glob.glob("/usr/lib/*/libgtest.a"), *glob.glob("/usr/lib/libgtest.a"),
+            *glob.glob("/usr/local/lib*/libgtest.a")]
     return headers and bool(libs)
 
 
