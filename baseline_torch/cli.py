@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import random
 import sys
@@ -16,6 +17,20 @@ import torch
 
 class DataUnavailable(RuntimeError):
     """A dataset (or dlcore's reader for it) could not be loaded; tools exit 2 without a traceback."""
+
+
+class MissingDependency(DataUnavailable):
+    """An optional package a tool needs is not installed; the message names the extra that has it."""
+
+
+def require(module: str, package: str, why: str) -> None:
+    """Fails before any training when ``module`` cannot be imported (found, not imported: cheap)."""
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a broken install, or a module blocked in sys.modules
+        found = False
+    if not found:
+        raise MissingDependency(f"{package} is not installed ({why}): pip install 'dlcore[baseline]'")
 
 
 def default_data_dir() -> str:
@@ -46,7 +61,7 @@ def common_parser(description: str, *, epochs: int, batch_size: int, lr: float,
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", default=out, help="directory for JSON and PNG results")
     parser.add_argument("--data", default=default_data_dir(),
-                        help="directory holding MNIST/raw and cifar10-jpeg (default $DLCORE_DATA or ./data)")
+                        help="directory holding MNIST/raw and cifar10-jpeg ($DLCORE_DATA, else ./data)")
     parser.add_argument("--limit", type=positive_int, default=None,
                         help="use only N training samples (and at most N test samples)")
     parser.add_argument("--threads", type=positive_int, default=None,
@@ -81,6 +96,7 @@ def seed_everything(seed: int) -> None:
 
 def prepare(args: argparse.Namespace) -> torch.device:
     """Apply --threads and --seed, make --out, and return the device."""
+    require("matplotlib", "matplotlib", "every tool draws its figures with it")
     if args.threads:
         torch.set_num_threads(args.threads)
     seed_everything(args.seed)
@@ -89,7 +105,7 @@ def prepare(args: argparse.Namespace) -> torch.device:
 
 
 def run_main(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
-    """Run a tool's main; a missing dataset or device prints one line and returns 2."""
+    """Run a tool's main; a missing dataset, device or optional package prints one line and returns 2."""
     try:
         return main(argv)
     except DataUnavailable as error:

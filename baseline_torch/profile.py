@@ -16,7 +16,7 @@ from typing import Any, Sequence
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from .cli import common_parser, prepare, run_main, split_list
+from .cli import common_parser, prepare, require, run_main, split_list
 from .data import Split, batches, load_dataset
 from .models import build_model, dataset_for
 from .results import format_table, hardware_info, plot_panels, write_json
@@ -135,6 +135,7 @@ def sweep_batch_sizes(args: argparse.Namespace, split: Split, device: torch.devi
 def _run(argv: Sequence[str] | None) -> int:
     args = parse_args(argv)
     device = prepare(args)
+    require("tensorboard", "tensorboard", "the profile logs a TensorBoard run")
     out = Path(args.out)
     sizes = [int(s) for s in split_list(args.sweep)]
     train, test = load_dataset(dataset_for(args.model), args.data, args.limit, device, args.torchvision)

@@ -12,11 +12,18 @@ import subprocess
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-import matplotlib
+import torch
 
-matplotlib.use("Agg")  # tools run headless (CI, device machines); never open a window
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
+
+def _pyplot() -> Any:
+    """matplotlib's pyplot, imported on first use so that --help and the numbers work without it
+    (cli.prepare checks it is there before a tool trains). Headless: never open a window."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def cpu_model_name() -> str:
@@ -126,7 +133,7 @@ def _save_figure(fig: Any, path: Path, title: str) -> Path:
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _pyplot().close(fig)
     return path
 
 
@@ -136,6 +143,7 @@ def plot_panels(path: Path, panels: Sequence[Mapping[str, Any]], title: str = ""
     Each panel is {"title", "xlabel", "ylabel", "series": {label: (xs, ys)}}; a label ending in
     "(test)" is drawn dashed so train/test pairs read at a glance.
     """
+    plt = _pyplot()
     fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False)
     colors: dict[str, str] = {}  # a run keeps one colour across its train/test lines and panels
     palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -159,6 +167,7 @@ def plot_bars(path: Path, labels: Sequence[str], metrics: Mapping[str, Iterable[
               title: str = "") -> Path:
     """One bar chart per metric, the same labels on every chart."""
     labels = list(labels)
+    plt = _pyplot()
     fig, axes = plt.subplots(1, len(metrics), figsize=(max(4, 1.1 * len(labels)) * len(metrics) / 1.5
                                                        + 2, 4), squeeze=False)
     for ax, (name, values) in zip(axes[0], metrics.items()):

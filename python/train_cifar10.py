@@ -1,113 +1,17 @@
 #!/usr/bin/env python3
-"""Train the VGG-style CifarVGG on CIFAR-10 with dlcore: the second main job, mirroring
-baseline_torch/cifar10.py so the two frameworks can be compared run for run.
+"""Train the VGG-style CNN on CIFAR-10 with dlcore from a checkout: `python python/train_cifar10.py --help`.
 
-Flags are train_mnist.py's where they apply, plus --width, --batch-norm/--no-batch-norm, --dropout,
---weight-decay, --augment (random crop with 4-pixel padding + horizontal flip) and --schedule
-(per-batch cosine or one-cycle). Metrics, checkpoints and --resume work as in train_mnist.py
-(the loop is dlcore.training's); the checkpoint also holds the scheduler.
+A thin wrapper around dlcore.cli.train_cifar10 (installed as the console script dlcore-train-cifar10);
+_dlcore_path picks an installed dlcore when there is one, else the checkout's python/dlcore.
 """
-from __future__ import annotations
-
-import argparse
 import sys
-from pathlib import Path
-from typing import Any
 
-import numpy as np
+import _dlcore_path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # a source checkout without `pip install`
+_dlcore_path.use_working_dlcore()
 
-import dlcore as dl  # noqa: E402
-from dlcore.data import CIFAR10, DataLoader, data_root  # noqa: E402
-from dlcore.data.augment import AugmentedDataLoader  # noqa: E402
-from dlcore.models import CifarVGG  # noqa: E402
-from dlcore.training import (fit, load_checkpoint, make_scheduler, pick_device, set_threads,  # noqa: E402
-                             training_parser, write_config)
-
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = training_parser("Train a VGG-style CNN on CIFAR-10 with dlcore", batch_size=128,
-                        default_lr="0.02 for sgd, 0.001 for adam", schedule="none", out="runs/cifar10",
-                        model_file="cifar10_vgg.safetensors",
-                        data_help="directory holding cifar-10-batches-py or cifar10-jpeg (default $DLCORE_DATA, "
-                                  "else ./data)",
-                        limit_help="use only N training and N test images, evenly strided so every class is kept")
-    p.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay (default 0)")
-    p.add_argument("--width", type=int, default=32, help="channels of the first block (default 32)")
-    p.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=True,
-                   help="BatchNorm after every convolution (default on)")
-    p.add_argument("--dropout", type=float, default=0.0, help="dropout before the last layer (default 0)")
-    p.add_argument("--augment", action="store_true", help="random crop (4-pixel padding) and horizontal flip")
-    args = p.parse_args(argv)
-    if args.limit is not None and args.limit < 1:
-        p.error(f"--limit must be positive, got {args.limit}")
-    if not 0.0 <= args.dropout < 1.0:
-        p.error(f"--dropout must be in [0, 1), got {args.dropout}")
-    return args
-
-
-def keep_strided_subset(dataset: CIFAR10, limit: int | None) -> CIFAR10:
-    """--limit: N evenly strided images, as baseline_torch.data.limit_indices picks them. The JPEG
-    copy is sorted by class, so its first N would all be airplanes."""
-    total = len(dataset)
-    if limit is not None and limit < total:
-        keep = (np.arange(limit) * total) // limit
-        dataset.images, dataset.labels = dataset.images[keep], dataset.labels[keep]
-    return dataset
-
-
-def make_optimizer(args: argparse.Namespace, model: Any, lr: float) -> Any:
-    if args.optimizer == "sgd":
-        return dl.optim.SGD(model.parameters(), lr=lr, momentum=args.momentum, weight_decay=args.weight_decay)
-    return dl.optim.Adam(model.parameters(), lr=lr, weight_decay=args.weight_decay)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    device = pick_device(args.device, args.cuda_graph)
-    set_threads(args.threads)
-    root = data_root(args.data)
-    try:
-        train_set, test_set = CIFAR10(root, train=True), CIFAR10(root, train=False)
-    except FileNotFoundError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    keep_strided_subset(train_set, args.limit)
-    keep_strided_subset(test_set, args.limit)
-    lr = args.lr if args.lr is not None else (0.02 if args.optimizer == "sgd" else 1e-3)
-    dl.manual_seed(args.seed)
-    model = CifarVGG(width=args.width, batch_norm=args.batch_norm, dropout=args.dropout).to(device)
-    optimizer = make_optimizer(args, model, lr)
-
-    loader_type = AugmentedDataLoader if args.augment else DataLoader
-    train_loader = loader_type(train_set, args.batch_size, shuffle=True, seed=args.seed, device=device)
-    test_loader = DataLoader(test_set, args.test_batch_size, device=device)
-    scheduler = make_scheduler(args.schedule, optimizer, lr, args.epochs * len(train_loader))
-
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    start_epoch = 1
-    if args.resume:
-        try:
-            start_epoch = load_checkpoint(args.resume, model, optimizer, scheduler) + 1
-        except ValueError as e:  # e.g. a one-cycle run resumed with fewer --epochs than it has done
-            print(f"error: cannot resume from {args.resume}: {e}", file=sys.stderr)
-            return 2
-        print(f"resumed from {args.resume} after epoch {start_epoch - 1}")
-    write_config(out, {**vars(args), "device": device, "lr": lr, "threads": dl.get_num_threads(), "data": str(root),
-                       "parameters": sum(p.numel() for p in model.parameters())})
-    print(f"dlcore CifarVGG(width {args.width}, batch_norm={args.batch_norm}, dropout={args.dropout}) on CIFAR-10: "
-          f"device={device} threads={dl.get_num_threads()} optimizer={args.optimizer} lr={lr} "
-          f"schedule={args.schedule} augment={args.augment} batch={args.batch_size} "
-          f"train={train_loader.num_samples} test={test_loader.num_samples}")
-    fit(model, optimizer, train_loader, test_loader, epochs=args.epochs, start_epoch=start_epoch, out=out,
-        device=device, scheduler=scheduler, progress=not args.no_progress, log_interval=args.log_interval,
-        dry_run=args.dry_run, cuda_graph=args.cuda_graph)
-    if args.save_model:
-        dl.save(model.state_dict(), out / "cifar10_vgg.safetensors")
-    return 0
-
+from dlcore.cli import run_script  # noqa: E402
+from dlcore.cli.train_cifar10 import main  # noqa: E402
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main))

@@ -1,75 +1,17 @@
 #!/usr/bin/env python3
-"""Train LeNet-5 on MNIST with dlcore: the project's main job.
+"""Train LeNet-5 on MNIST with dlcore from a checkout: `python python/train_mnist.py --help`.
 
-Flags follow pytorch/examples' MNIST script (--batch-size --test-batch-size --epochs --lr --seed
---log-interval --dry-run --save-model) plus --device, --data, --optimizer, --threads, --resume,
---out and --limit. Each epoch prints a summary line and appends a JSON line to OUT/metrics.jsonl;
-OUT/checkpoint.safetensors (model, optimizer, epoch) is rewritten atomically after every epoch and
---resume continues from it. The loop itself lives in dlcore.training, shared with train_cifar10.py.
+A thin wrapper around dlcore.cli.train_mnist (installed as the console script dlcore-train-mnist);
+_dlcore_path picks an installed dlcore when there is one, else the checkout's python/dlcore.
 """
-from __future__ import annotations
-
-import argparse
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # a source checkout without `pip install`
+import _dlcore_path
 
-import dlcore as dl  # noqa: E402
-from dlcore.data import MNIST, DataLoader, data_root  # noqa: E402
-from dlcore.models import LeNet5  # noqa: E402
-from dlcore.training import (fit, load_checkpoint, make_scheduler, pick_device, set_threads,  # noqa: E402
-                             training_parser, write_config)
+_dlcore_path.use_working_dlcore()
 
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = training_parser("Train LeNet-5 on MNIST with dlcore", batch_size=64, default_lr="0.01 for sgd, 0.001 for adam",
-                        schedule="cosine", out="runs/mnist", model_file="mnist_lenet5.safetensors",
-                        data_help="directory holding MNIST/raw (default $DLCORE_DATA, else ./data)",
-                        limit_help="use only the first N training and test images")
-    return p.parse_args(argv)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    device = pick_device(args.device, args.cuda_graph)
-    set_threads(args.threads)
-    root = data_root(args.data)
-    try:
-        train_set, test_set = MNIST(root, train=True), MNIST(root, train=False)
-    except FileNotFoundError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    lr = args.lr if args.lr is not None else (0.01 if args.optimizer == "sgd" else 1e-3)
-    dl.manual_seed(args.seed)
-    model = LeNet5().to(device)
-    if args.optimizer == "sgd":
-        optimizer = dl.optim.SGD(model.parameters(), lr=lr, momentum=args.momentum)
-    else:
-        optimizer = dl.optim.Adam(model.parameters(), lr=lr)
-    train_loader = DataLoader(train_set, args.batch_size, shuffle=True, seed=args.seed, device=device, limit=args.limit)
-    test_loader = DataLoader(test_set, args.test_batch_size, device=device, limit=args.limit)
-    scheduler = make_scheduler(args.schedule, optimizer, lr, args.epochs * len(train_loader))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    start_epoch = 1
-    if args.resume:
-        try:
-            start_epoch = load_checkpoint(args.resume, model, optimizer, scheduler) + 1
-        except ValueError as e:
-            print(f"error: cannot resume from {args.resume}: {e}", file=sys.stderr)
-            return 2
-        print(f"resumed from {args.resume} after epoch {start_epoch - 1}")
-    write_config(out, {**vars(args), "device": device, "lr": lr, "threads": dl.get_num_threads(), "data": str(root)})
-    print(f"dlcore LeNet-5 on MNIST: device={device} threads={dl.get_num_threads()} optimizer={args.optimizer} "
-          f"lr={lr} schedule={args.schedule} batch={args.batch_size} train={train_loader.num_samples} test={test_loader.num_samples}")
-    fit(model, optimizer, train_loader, test_loader, epochs=args.epochs, start_epoch=start_epoch, out=out,
-        device=device, scheduler=scheduler, progress=not args.no_progress, log_interval=args.log_interval, dry_run=args.dry_run,
-        cuda_graph=args.cuda_graph)
-    if args.save_model:
-        dl.save(model.state_dict(), out / "mnist_lenet5.safetensors")
-    return 0
-
+from dlcore.cli import run_script  # noqa: E402
+from dlcore.cli.train_mnist import main  # noqa: E402
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main))

@@ -18,6 +18,19 @@ except ImportError:
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))  # `import helpers` from any cwd
 
 
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"dlcore._C: {dlcore._C.__file__}"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # tools/test.sh names the _C it has just built; testing any other (a pip-installed or stale one)
+    # would pass or fail for the wrong build, so the session stops before collecting anything.
+    expected = os.environ.get("DLCORE_EXPECT_C")
+    got = os.path.realpath(dlcore._C.__file__)
+    if expected and os.path.dirname(got) != os.path.realpath(expected):
+        raise pytest.UsageError(f"dlcore._C is {got}, not the one just built in {expected}")
+
+
 @pytest.fixture(params=["cpu", "cuda"])
 def device(request: pytest.FixtureRequest) -> str:
     """The device a test runs on; the cuda case skips where no GPU is usable."""

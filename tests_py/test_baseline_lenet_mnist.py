@@ -75,3 +75,22 @@ def test_every_tool_answers_help():
     help_text = subprocess.run([sys.executable, "-m", "baseline_torch.lenet_mnist", "--help"], cwd=REPO,
                                capture_output=True, text=True, timeout=120)
     assert help_text.returncode == 0 and "--batch-size" in help_text.stdout
+    # Without the optional plotting and logging packages, --help still answers for every tool.
+    hidden = "sys.modules['matplotlib'] = sys.modules['tensorboard'] = None\n"
+    proc = subprocess.run([sys.executable, "-c", "import sys\n" + hidden + code], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("tool,hidden,needle", [("lenet_mnist", "matplotlib", "matplotlib is not installed"),
+                                                ("profile", "tensorboard", "tensorboard is not installed")])
+def test_missing_optional_package_names_the_extra(tool, hidden, needle, tmp_path):
+    # Checked before any data is read or model trained: --data points nowhere.
+    code = (f"import sys, runpy\nsys.modules[{hidden!r}] = None\n"
+            f"sys.argv = ['x', '--device', 'cpu', '--data', {str(tmp_path / 'nowhere')!r}, '--out', {str(tmp_path)!r}]\n"
+            f"runpy.run_module('baseline_torch.{tool}', run_name='__main__')\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert needle in line and "pip install 'dlcore[baseline]'" in line

@@ -80,10 +80,12 @@ def test_unrecordable_work_raises_and_the_capture_is_abandoned() -> None:
         graph.replay()
 
 
-def test_cuda_graph_flag_needs_the_gpu() -> None:
+def test_cuda_graph_flag_needs_the_gpu(capsys: pytest.CaptureFixture) -> None:
     from dlcore.training import pick_device
-    with pytest.raises(SystemExit, match="--cuda-graph needs the cuda device"):
+    with pytest.raises(SystemExit) as stop:
         pick_device("cpu", cuda_graph=True)
+    assert stop.value.code == 2  # a usage error, as argparse's
+    assert "--cuda-graph needs the cuda device" in capsys.readouterr().err
 
 
 @needs_gpu

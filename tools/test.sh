@@ -5,10 +5,25 @@
 # tests then run on the CPU emulator (tools/cuda_emulator) in build-emu/: every CUDA kernel against
 # the CPU one, the CUDA-graph tests and the multi-device and stream tests (two emulated devices),
 # C++ and Python (a few minutes; DLCORE_SKIP_EMULATOR=1 skips).
+# Prerequisites are checked first (tools/check_prereqs.py: missing Python packages are installed,
+# or named with DLCORE_NO_INSTALL=1; a missing libgtest-dev is named in one line). Every Python stage
+# runs with tools/isolate on PYTHONPATH, whose sitecustomize removes the import redirect a
+# `pip install -e .` leaves in site-packages, and asserts that it imports the `_C` just built.
 # Extra arguments go to pytest (e.g. `bash tools/test.sh -k conv`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
+python3 tools/check_prereqs.py
+isolate="$PWD/tools/isolate"
+# check_c DIR: the dlcore._C that Python imports with PYTHONPATH=DIR must be DIR/dlcore's.
+check_c() {
+  PYTHONPATH="$isolate:$1" python3 -c '
+import os, sys
+import dlcore._C as c
+got, want = os.path.realpath(c.__file__), os.path.realpath(os.path.join(sys.argv[1], "dlcore"))
+print(f"dlcore._C under test: {got}")
+sys.exit(0 if os.path.dirname(got) == want else f"error: imported {got}, not the _C just built in {want}")' "$1"
+}
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DPython_EXECUTABLE="$(command -v python3)"
 cmake --build build -j "$jobs"
 ctest --test-dir build --output-on-failure -j "$jobs"
@@ -20,9 +35,12 @@ if grep -q "DLCORE_WITH_CUDA=1" build/CMakeFiles/dlcore_core.dir/flags.make 2>/d
   cmake --build build-cpu-only -j "$jobs"
   ctest --test-dir build-cpu-only --output-on-failure -j "$jobs"
 fi
-PYTHONPATH="$PWD/python${PYTHONPATH:+:$PYTHONPATH}" python3 -m pytest -q tests_py "$@"
+check_c "$PWD/python"
+# DLCORE_EXPECT_C: tests_py/conftest.py fails the session if pytest imported another _C.
+DLCORE_EXPECT_C="$PWD/python/dlcore" PYTHONPATH="$isolate:$PWD/python${PYTHONPATH:+:$PYTHONPATH}" \
+  python3 -m pytest -q tests_py "$@"
 if [ "${DLCORE_SKIP_EMULATOR:-0}" != 1 ] && \
-   ! PYTHONPATH="$PWD/python" python3 -c 'import dlcore, sys; sys.exit(not dlcore.cuda.is_available())'; then
+   ! PYTHONPATH="$isolate:$PWD/python" python3 -c 'import dlcore, sys; sys.exit(not dlcore.cuda.is_available())'; then
   cmake -S . -B build-emu -G Ninja -DCMAKE_BUILD_TYPE=Release -DDLCORE_CUDA=EMULATED \
     -DPython_EXECUTABLE="$(command -v python3)"
   cmake --build build-emu -j "$jobs"
@@ -30,7 +48,9 @@ if [ "${DLCORE_SKIP_EMULATOR:-0}" != 1 ] && \
   export DLCORE_EMULATED_SMS=8
   ctest --test-dir build-emu --output-on-failure -j "$jobs" -R '^Cuda'
   # The emulated module must be the one imported, or the GPU tests would silently skip.
-  PYTHONPATH="$PWD/build-emu/python" python3 -c 'import dlcore; assert dlcore.cuda.is_available(), dlcore.__file__'
-  PYTHONPATH="$PWD/build-emu/python" python3 -m pytest -q -p no:cacheprovider tests_py/test_cuda_graph.py \
-    tests_py/test_devices.py
+  check_c "$PWD/build-emu/python"
+  PYTHONPATH="$isolate:$PWD/build-emu/python" python3 -c 'import dlcore, sys
+sys.exit(0 if dlcore.cuda.is_available() else f"error: the emulated build {dlcore._C.__file__} reports no CUDA device")'
+  DLCORE_EXPECT_C="$PWD/build-emu/python/dlcore" PYTHONPATH="$isolate:$PWD/build-emu/python" \
+    python3 -m pytest -q -p no:cacheprovider tests_py/test_cuda_graph.py tests_py/test_devices.py
 fi

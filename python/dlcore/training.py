@@ -8,6 +8,7 @@ import argparse
 import json
 import os
 import resource
+import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -36,30 +37,53 @@ def make_scheduler(schedule: str, optimizer: Any, lr: float, total_steps: int) -
     return None
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (batch sizes, --limit, --threads, --epochs)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0 (--lr)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not 0.0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
+    return value
+
+
 def training_parser(description: str, *, batch_size: int, default_lr: str, schedule: str, out: str,
                     data_help: str, limit_help: str, model_file: str) -> argparse.ArgumentParser:
     """The flags every dlcore training script shares (pytorch/examples' MNIST flags plus --device,
     --data, --optimizer, --schedule, --threads, --resume, --out, --limit); scripts add their own."""
     p = argparse.ArgumentParser(description=description)
-    p.add_argument("--batch-size", type=int, default=batch_size, help=f"training batch size (default {batch_size})")
-    p.add_argument("--test-batch-size", type=int, default=1000, help="evaluation batch size (default 1000)")
-    p.add_argument("--epochs", type=int, default=10, help="number of epochs (default 10)")
-    p.add_argument("--lr", type=float, default=None, help=f"learning rate (default {default_lr})")
+    p.add_argument("--batch-size", type=positive_int, default=batch_size, help=f"training batch size (default {batch_size})")
+    p.add_argument("--test-batch-size", type=positive_int, default=1000, help="evaluation batch size (default 1000)")
+    p.add_argument("--epochs", type=positive_int, default=10, help="number of epochs (default 10)")
+    p.add_argument("--lr", type=positive_float, default=None, help=f"learning rate (default {default_lr})")
     p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (default 0.9)")
-    p.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd")
+    p.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd", help="(default sgd)")
     p.add_argument("--schedule", choices=SCHEDULES, default=schedule,
                    help=f"learning-rate schedule stepped every batch over the whole run (default {schedule}; "
                         "cosine anneals to 0, onecycle warms up to --lr then anneals)")
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    p.add_argument("--log-interval", type=int, default=10, help="batches between progress-bar loss updates")
+    p.add_argument("--log-interval", type=positive_int, default=10, help="batches between progress-bar loss updates")
     p.add_argument("--dry-run", action="store_true", help="run a single batch of training and evaluation")
     p.add_argument("--save-model", action="store_true", help=f"write OUT/{model_file} at the end")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                   help="auto picks cuda when a GPU is usable (default auto)")
     p.add_argument("--data", default=None, help=data_help)
-    p.add_argument("--threads", type=int, default=None, help="CPU threads for the kernels (default: all cores)")
+    p.add_argument("--threads", type=positive_int, default=None, help="CPU threads for the kernels (default: all cores)")
     p.add_argument("--resume", default=None, help="checkpoint to continue from (e.g. OUT/checkpoint.safetensors)")
-    p.add_argument("--out", default=out, help="output directory for metrics and checkpoints")
-    p.add_argument("--limit", type=int, default=None, help=limit_help)
+    p.add_argument("--out", default=out, help=f"output directory for metrics and checkpoints (default {out})")
+    p.add_argument("--limit", type=positive_int, default=None, help=limit_help)
     p.add_argument("--no-progress", action="store_true", help="disable the progress bar")
     p.add_argument("--cuda-graph", action="store_true",
                    help="cuda: capture forward+backward once as a CUDA graph and replay it every batch")
@@ -68,14 +92,16 @@ def training_parser(description: str, *, batch_size: int, default_lr: str, sched
 
 def pick_device(name: str, cuda_graph: bool = False) -> str:
     """``auto`` -> cuda when usable, else cpu; ``cuda`` without a GPU (or --cuda-graph off the GPU)
-    exits with a one-line reason."""
+    exits 2 with a one-line reason."""
     if name == "auto":
         name = "cuda" if cuda.is_available() else "cpu"
     if name == "cuda" and not cuda.is_available():
         why = "this build has no CUDA backend" if not cuda.built_with_cuda else "no usable GPU was found"
-        raise SystemExit(f"error: --device cuda requested but {why}; use --device cpu")
+        print(f"error: --device cuda requested but {why}; use --device cpu", file=sys.stderr)
+        raise SystemExit(2)  # a usage error, as a missing dataset
     if cuda_graph and name != "cuda":
-        raise SystemExit(f"error: --cuda-graph needs the cuda device, but the run uses {name}")
+        print(f"error: --cuda-graph needs the cuda device, but the run uses {name}", file=sys.stderr)
+        raise SystemExit(2)
     return name
 
 
