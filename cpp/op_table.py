@@ -1,23 +1,41 @@
 """The op table: the one declaration of every pointwise op (PyTorch's native_functions.yaml and
 derivatives.yaml in one place). tools/generate_ops.py reads it at build time and writes the C++
 declarations and definitions, the pybind11 bindings of every surface, the Python re-exports and the
-list the test suites parametrise over. An op's math is one functor in
-cpp/src/kernels/pointwise_functors.h, shared by the CPU and CUDA backends.
+list the test suites parametrise over. An op's math is one functor in its family's header under
+cpp/src/kernels/functors/ (activation.h, unary.h, binary.h, logic.h), shared by the CPU and CUDA
+backends.
 
 Row fields:
   signature  PyTorch's Python signature: Tensor arguments, then scalars (`float`, `float?` for an
-             optional number, `str` for a choice among `choices`), defaults in Python syntax.
-  functor    the functor's name in pointwise_functors.h (also the PointwiseOp enumerator).
-  dtypes     the dtypes the kernels are instantiated for: FLOAT (float16, bfloat16, float32,
-             float64), NUMERIC (FLOAT + uint8, int32, int64) or ALL (NUMERIC + bool). Integer and
-             bool inputs of a FLOAT op are promoted to float32, as in PyTorch.
-  output     "promoted" (the inputs' promoted dtype) or "bool" (comparisons, logical ops).
+             optional number, `int`, `str` / `str?` for a choice among `choices`, None included for
+             `str?`), defaults in Python syntax. At most three scalars (PointwiseArgs a, b, c).
+  functor    the functor's name in cpp/src/kernels/functors/ (also the PointwiseOp enumerator).
+  dtypes     the dtypes the kernels are instantiated for, and what happens to other inputs:
+             FLOAT       float16, bfloat16, float32, float64; integer and bool inputs are promoted to
+                         float32, as PyTorch's sin/exp/div do
+             FLOAT_ONLY  the same kernels; integer and bool inputs raise NotImplementedError, as
+                         PyTorch's hypot/silu/lerp do
+             NUMERIC     FLOAT + uint8, int32, int64 (bool inputs raise NotImplementedError)
+             ALL         NUMERIC + bool
+             INTEGRAL    uint8, int32, int64 (the shifts); float and bool inputs raise NotImplementedError
+             INTEGRAL_BOOL  INTEGRAL + bool (bitwise and/or/xor/not)
+  output     "promoted" (the inputs' promoted dtype) or "bool" (comparisons, logical ops, isnan).
   saves      which forward values the backward functor reads ("input", "other", "result"...); None
-             for ops without a gradient.
+             for ops without a gradient (their results never require grad); () for a gradient that
+             reads nothing (neg, or floor's zeros).
   surfaces   where the op appears: "dl" (dl.X), "F" (dl.nn.functional.X), "method" (Tensor.X),
              "inplace" (Tensor.X_, and F.X(..., inplace=True) where F has it), "module:Name"
              (dl.nn.Name, a Module whose forward is F.X with the scalar arguments as attributes).
-  domain     where tests draw inputs: "real", "positive" (log, sqrt), "nonzero" (div's divisor).
+             A row with no surfaces is internal: it is reached through another row's `variants`.
+  domain     where tests draw inputs: "real", "positive" (log, sqrt), "nonzero" (div's divisor),
+             "unit" (|x| < 0.9: asin, atanh, erfinv), "above_one" (acosh), "probability" (logit).
+  aliases    other names of the same op on the same surfaces (clip for clamp): one function, bound
+             under each name.
+  variants   {choice value: functor} for the row's `str`/`str?` argument: those values run another
+             row's functor (an internal row, or a public one) instead of this row's, so each keeps its
+             own dtypes and gradient (div's rounding_mode='trunc' keeps integers integral).
+  divisors   the Tensor arguments that divide in integer arithmetic: a zero among them raises
+             RuntimeError (ZeroDivisionError) on the CPU, as in PyTorch, instead of trapping.
 A Tensor argument named `condition` is a bool mask: it takes no part in type promotion and gets no
 gradient; every other floating-point Tensor argument is differentiable.
 """
@@ -26,8 +44,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 FLOAT = "FLOAT"
+FLOAT_ONLY = "FLOAT_ONLY"
 NUMERIC = "NUMERIC"
 ALL = "ALL"
+INTEGRAL = "INTEGRAL"
+INTEGRAL_BOOL = "INTEGRAL_BOOL"
 
 
 @dataclass(frozen=True)
@@ -39,7 +60,10 @@ class Op:
     surfaces: tuple[str, ...]
     output: str = "promoted"
     domain: str = "real"
-    choices: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    choices: dict[str, tuple[str | None, ...]] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()
+    variants: dict[str | None, str] = field(default_factory=dict)
+    divisors: tuple[str, ...] = ()
 
 
 ACTIVATION = ("dl", "F", "method", "inplace")
@@ -51,13 +75,13 @@ OPS = [
     Op("relu(Tensor input)", "Relu", NUMERIC, ("result",), ACTIVATION + ("module:ReLU",)),
     Op("sigmoid(Tensor input)", "Sigmoid", FLOAT, ("result",), ACTIVATION + ("module:Sigmoid",)),
     Op("tanh(Tensor input)", "Tanh", FLOAT, ("result",), ACTIVATION + ("module:Tanh",)),
-    Op("silu(Tensor input)", "Silu", FLOAT, ("input",), ("F", "inplace", "module:SiLU")),
-    Op("gelu(Tensor input, str approximate='none')", "Gelu", FLOAT, ("input",), ("F", "module:GELU"),
+    Op("silu(Tensor input)", "Silu", FLOAT_ONLY, ("input",), ("F", "inplace", "module:SiLU")),
+    Op("gelu(Tensor input, str approximate='none')", "Gelu", FLOAT_ONLY, ("input",), ("F", "module:GELU"),
        choices={"approximate": ("none", "tanh")}),
-    Op("elu(Tensor input, float alpha=1.0)", "Elu", FLOAT, ("input", "result"), ("F", "inplace", "module:ELU")),
-    Op("leaky_relu(Tensor input, float negative_slope=0.01)", "LeakyRelu", FLOAT, ("input",),
+    Op("elu(Tensor input, float alpha=1.0)", "Elu", FLOAT_ONLY, ("input", "result"), ("F", "inplace", "module:ELU")),
+    Op("leaky_relu(Tensor input, float negative_slope=0.01)", "LeakyRelu", FLOAT_ONLY, ("input",),
        ("F", "inplace", "module:LeakyReLU")),
-    Op("hardtanh(Tensor input, float min_val=-1.0, float max_val=1.0)", "Hardtanh", FLOAT, ("input",),
+    Op("hardtanh(Tensor input, float min_val=-1.0, float max_val=1.0)", "Hardtanh", NUMERIC, ("input",),
        ("F", "inplace", "module:Hardtanh")),
     # ---- unary math ----
     Op("exp(Tensor input)", "Exp", FLOAT, ("result",), MATH),
@@ -66,7 +90,7 @@ OPS = [
     Op("rsqrt(Tensor input)", "Rsqrt", FLOAT, ("result",), MATH, domain="positive"),
     Op("abs(Tensor input)", "Abs", NUMERIC, ("input",), MATH),
     Op("neg(Tensor input)", "Neg", NUMERIC, (), MATH),
-    Op("clamp(Tensor input, float? min=None, float? max=None)", "Clamp", NUMERIC, ("input",), MATH),
+    Op("clamp(Tensor input, float? min=None, float? max=None)", "Clamp", NUMERIC, ("input",), MATH, aliases=("clip",)),
     # ---- binary arithmetic (Python numbers allowed for either operand) ----
     Op("add(Tensor input, Tensor other, *, float alpha=1)", "Add", NUMERIC, (), MATH),
     Op("sub(Tensor input, Tensor other, *, float alpha=1)", "Sub", NUMERIC, (), MATH),
@@ -76,7 +100,7 @@ OPS = [
        domain="positive"),
     Op("maximum(Tensor input, Tensor other)", "Maximum", NUMERIC, ("input", "other"), LOGIC),
     Op("minimum(Tensor input, Tensor other)", "Minimum", NUMERIC, ("input", "other"), LOGIC),
-    # ---- comparisons and logic (bool results, no gradient) ----
+    # ---- comparisons, logic and classification (bool results, no gradient) ----
     Op("eq(Tensor input, Tensor other)", "Eq", ALL, None, LOGIC, output="bool"),
     Op("ne(Tensor input, Tensor other)", "Ne", ALL, None, LOGIC, output="bool"),
     Op("lt(Tensor input, Tensor other)", "Lt", NUMERIC, None, LOGIC, output="bool"),
@@ -86,6 +110,6 @@ OPS = [
     Op("logical_and(Tensor input, Tensor other)", "LogicalAnd", ALL, None, LOGIC, output="bool"),
     Op("logical_or(Tensor input, Tensor other)", "LogicalOr", ALL, None, LOGIC, output="bool"),
     Op("logical_not(Tensor input)", "LogicalNot", ALL, None, LOGIC, output="bool"),
-    # ---- selection ----
+    # ---- three tensors ----
     Op("where(Tensor condition, Tensor input, Tensor other)", "Where", ALL, ("condition",), ("dl",)),
 ]

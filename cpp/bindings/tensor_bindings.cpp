@@ -232,6 +232,15 @@ Tensor tensor_operand(const py::handle& value, const char* op) {
 }
 
 void bind_tensor(py::module_& m) {
+  // dlcore::NotImplementedError (an op without a kernel for a dtype) is Python's NotImplementedError,
+  // as in PyTorch; pybind11 would make a RuntimeError of it.
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const NotImplementedError& e) {
+      PyErr_SetString(PyExc_NotImplementedError, e.what());
+    }
+  });
   auto dtype_class = py::enum_<DType>(m, "dtype", "A tensor element type (dlcore.float32, dlcore.int64, ...).")
       .value("bool", DType::Bool)
       .value("uint8", DType::UInt8)
