@@ -1,4 +1,5 @@
-// The functors without gradients of cpp/op_table.py, and where: comparisons and logical ops.
+// The functors without gradients of cpp/op_table.py, and where: comparisons, logical ops and the
+// float classification (isnan ... signbit, bool results for every dtype).
 #pragma once
 #include "base.h"
 
@@ -35,6 +36,41 @@ struct LogicalOr : Comparison {
 };
 struct LogicalNot : Predicate {
   template <class C> DLCORE_HOST_DEVICE static C forward(const C* in, const PointwiseArgs&) { return in[0] == C(0); }
+};
+
+// ---- classification: integers and bools are finite, never NaN, never negative zero -----------
+struct Isnan : Predicate {
+  template <class C> DLCORE_HOST_DEVICE static C forward(const C* in, const PointwiseArgs&) { return is_nan(in[0]); }
+};
+struct Isinf : Predicate {
+  template <class C> DLCORE_HOST_DEVICE static C forward(const C* in, const PointwiseArgs&) {
+    if constexpr (IsFloat<C>::value) return m_fabs(in[0]) == m_inf<C>();
+    else return false;
+  }
+};
+struct Isposinf : Predicate {
+  template <class C> DLCORE_HOST_DEVICE static C forward(const C* in, const PointwiseArgs&) {
+    if constexpr (IsFloat<C>::value) return in[0] == m_inf<C>();
+    else return false;
+  }
+};
+struct Isneginf : Predicate {
+  template <class C> DLCORE_HOST_DEVICE static C forward(const C* in, const PointwiseArgs&) {
+    if constexpr (IsFloat<C>::value) return in[0] == -m_inf<C>();
+    else return false;
+  }
+};
+struct Isfinite : Predicate {
+  template <class C> DLCORE_HOST_DEVICE static C forward(const C* in, const PointwiseArgs&) {
+    if constexpr (IsFloat<C>::value) return !is_nan(in[0] - in[0]);  // NaN for NaN and infinities
+    else return true;
+  }
+};
+struct Signbit : Predicate {  // true for -0.0 and negative NaNs too
+  template <class C> DLCORE_HOST_DEVICE static C forward(const C* in, const PointwiseArgs&) {
+    if constexpr (IsFloat<C>::value) return m_copysign(C(1), in[0]) < C(0);
+    else return is_negative(in[0]);
+  }
 };
 
 // ---- selection -----------------------------------------------------------------------------
