@@ -316,6 +316,8 @@ def test_every_surface_of_the_table_is_exported():
             assert callable(getattr(dl.Tensor, name))
         if "inplace" in op["surfaces"] and "method" in op["surfaces"]:
             assert callable(getattr(dl.Tensor, name + "_"))
+    internal = [op["name"] for op in ROWS if not op["surfaces"]]
+    assert internal and not any(hasattr(dl, name) or hasattr(F, name) for name in internal)
 
 
 ALIASES = [(alias, op) for op in OPS for alias in op["aliases"]]
@@ -349,6 +351,22 @@ def test_ops_without_gradients_give_results_outside_the_graph(op):
     assert not out.requires_grad and out.grad_fn is None
 
 
+@pytest.mark.parametrize("name", sorted({op["name"] for op in OPS if op["divisors"]} |
+                                        {op["name"] for op in OPS for v in op["variants"].values() if ROW[v]["divisors"]}))
+def test_integer_division_by_zero_raises_like_torch_on_the_cpu(name):
+    op = ROW[name]
+    kwargs = {"rounding_mode": "trunc"} if op["variants"] else {}
+    x_d, x_t = dl.tensor([7, -3, 4]), torch.tensor([7, -3, 4])
+    for divisor_d, divisor_t in ((dl.tensor([1, 0, 2]), torch.tensor([1, 0, 2])), (0, 0)):
+        with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+            torch_fn(op)(x_t, divisor_t, **kwargs)
+        with pytest.raises(RuntimeError, match=f"{name}: ZeroDivisionError"):
+            dl_fn(op)(x_d, divisor_d, **kwargs)
+    # floats divide by zero into infinities and NaNs, as torch does
+    f_d, f_t = dl.tensor([1.5, -2.0, 0.0]), torch.tensor([1.5, -2.0, 0.0])
+    assert_matches(dl_fn(op)(f_d, 0.0, **kwargs), torch_fn(op)(f_t, 0.0, **kwargs), f"{name}(float, 0.0)")
+
+
 def test_dtypes_without_kernels_raise_not_implemented_error_naming_op_and_dtype():
     # torch: "floor_cpu" not implemented for 'Bool' (NotImplementedError); dlcore names the op and the
     # dtypes it takes (torch.add happens to take bools; dlcore's NUMERIC ops do not)
@@ -356,6 +374,15 @@ def test_dtypes_without_kernels_raise_not_implemented_error_naming_op_and_dtype(
         dl.add(dl.tensor([True]), dl.tensor([False]))
     with pytest.raises(NotImplementedError, match=r"silu: not implemented for int64 \(it takes floating point tensors\)"):
         F.silu(dl.tensor([3]))
+    with pytest.raises(NotImplementedError, match=r"hypot: not implemented for int64 \(it takes floating point tensors\)"):
+        dl.hypot(dl.tensor([3]), dl.tensor([4]))
+    with pytest.raises(NotImplementedError, match=r"bitwise_left_shift: not implemented for bool \(it takes integer tensors\)"):
+        dl.bitwise_left_shift(dl.tensor([True]), dl.tensor([True]))
+
+
+def test_choice_arguments_name_their_choices():
+    with pytest.raises(ValueError, match=r"div: rounding_mode must be one of None, 'trunc', 'floor', got 'round'"):
+        dl.div(dl.ones(2), 2, rounding_mode="round")
 
 
 def test_inplace_ops_on_tensors_in_the_graph_are_recorded_like_torch():

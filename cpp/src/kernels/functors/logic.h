@@ -1,5 +1,6 @@
-// The functors without gradients of cpp/op_table.py, and where: comparisons, logical ops and the
-// float classification (isnan ... signbit, bool results for every dtype).
+// The functors without gradients of cpp/op_table.py, and where: comparisons, logical ops, the
+// float classification (isnan ... signbit, bool results for every dtype) and the bitwise ops of
+// integer and bool tensors.
 #pragma once
 #include "base.h"
 
@@ -32,6 +33,11 @@ struct LogicalAnd : Comparison {
 struct LogicalOr : Comparison {
   template <class C> DLCORE_HOST_DEVICE static C forward(const C* in, const PointwiseArgs&) {
     return in[0] != C(0) || in[1] != C(0);
+  }
+};
+struct LogicalXor : Comparison {
+  template <class C> DLCORE_HOST_DEVICE static C forward(const C* in, const PointwiseArgs&) {
+    return (in[0] != C(0)) != (in[1] != C(0));
   }
 };
 struct LogicalNot : Predicate {
@@ -70,6 +76,41 @@ struct Signbit : Predicate {  // true for -0.0 and negative NaNs too
   template <class C> DLCORE_HOST_DEVICE static C forward(const C* in, const PointwiseArgs&) {
     if constexpr (IsFloat<C>::value) return m_copysign(C(1), in[0]) < C(0);
     else return is_negative(in[0]);
+  }
+};
+
+// ---- bits: the kernels exist for integer (and, but for the shifts, bool) dtypes only -------------
+struct BitwiseAnd : Binary {
+  template <class C> DLCORE_HOST_DEVICE static C forward(const C* in, const PointwiseArgs&) { return C(in[0] & in[1]); }
+};
+struct BitwiseOr : Binary {
+  template <class C> DLCORE_HOST_DEVICE static C forward(const C* in, const PointwiseArgs&) { return C(in[0] | in[1]); }
+};
+struct BitwiseXor : Binary {
+  template <class C> DLCORE_HOST_DEVICE static C forward(const C* in, const PointwiseArgs&) { return C(in[0] ^ in[1]); }
+};
+struct BitwiseNot : Unary {
+  template <class C> DLCORE_HOST_DEVICE static C forward(const C* in, const PointwiseArgs&) {
+    if constexpr (std::is_same_v<C, bool>) return !in[0];
+    else return C(~in[0]);
+  }
+};
+// Shifts by a negative amount or by the width or more: 0 to the left; the sign to the right
+// (PyTorch's results; C++ leaves them undefined). Left shifts are done unsigned, so they wrap.
+template <class C> DLCORE_HOST_DEVICE inline bool shift_out_of_range(C amount) {
+  return is_negative(amount) || static_cast<uint64_t>(amount) >= sizeof(C) * 8;
+}
+struct BitwiseLeftShift : Binary {
+  template <class C> DLCORE_HOST_DEVICE static C forward(const C* in, const PointwiseArgs&) {
+    if (shift_out_of_range(in[1])) return C(0);
+    using U = std::make_unsigned_t<C>;
+    return static_cast<C>(static_cast<U>(static_cast<U>(in[0]) << static_cast<int>(in[1])));
+  }
+};
+struct BitwiseRightShift : Binary {
+  template <class C> DLCORE_HOST_DEVICE static C forward(const C* in, const PointwiseArgs&) {
+    if (shift_out_of_range(in[1])) return is_negative(in[0]) ? C(-1) : C(0);
+    return C(in[0] >> static_cast<int>(in[1]));
   }
 };
 
