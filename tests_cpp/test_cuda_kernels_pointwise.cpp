@@ -25,26 +25,30 @@ struct Row {
   unsigned condition_inputs;
 };
 const Row kRows[] = {
-#define DLCORE_POINTWISE_OP(Functor, name, arity, dtypes, bool_output, differentiable, saved, result, cond) \
+#define DLCORE_POINTWISE_OP(Functor, name, arity, dtypes, bool_output, differentiable, saved, result, cond, ...) \
   {PointwiseOp::Functor, #name, arity, dtypes, differentiable, cond},
 #include "dlcore/pointwise_ops.inc"
 #undef DLCORE_POINTWISE_OP
 };
 
 std::vector<DType> dtypes_of(DTypeClass k) {
-  std::vector<DType> out{DType::Float32, DType::Float64, DType::Float16, DType::BFloat16};
-  if (k != DTypeClass::Float) out.insert(out.end(), {DType::Int64, DType::Int32, DType::UInt8});
-  if (k == DTypeClass::All) out.push_back(DType::Bool);
+  std::vector<DType> out;
+  if (k != DTypeClass::Integral && k != DTypeClass::IntegralBool)
+    out = {DType::Float32, DType::Float64, DType::Float16, DType::BFloat16};
+  if (k != DTypeClass::Float && k != DTypeClass::FloatOnly) out.insert(out.end(), {DType::Int64, DType::Int32, DType::UInt8});
+  if (k == DTypeClass::All || k == DTypeClass::IntegralBool) out.push_back(DType::Bool);
   return out;
 }
 
-// Inputs in (0.5, 2) so log, sqrt and pow stay real; input k of a row is a bool mask where the row
-// says so. Shapes exercise broadcasting and a transposed (strided) first operand.
+// Inputs in (0.5, 2) so log, sqrt and pow stay real (integers in [1, 4): no zero divisors, shifts
+// within the width); input k of a row is a bool mask where the row says so. Shapes exercise
+// broadcasting and a transposed (strided) first operand.
 std::vector<Tensor> inputs_for(const Row& row, DType dtype, uint32_t seed) {
   const Shape shapes[3] = {{7, 5}, {7}, {1, 7}};  // the first is transposed to [5, 7]
   std::vector<Tensor> out;
   for (int k = 0; k < row.arity; ++k) {
-    Tensor x = random_tensor(shapes[k], seed + k, false, 0.5f, 2.0f);
+    const bool integral = is_integral(dtype);
+    Tensor x = random_tensor(shapes[k], seed + k, false, integral ? 1.0f : 0.5f, integral ? 4.0f : 2.0f);
     x = ((row.condition_inputs >> k) & 1u) ? ops::gt(x, Tensor::wrapped_number(1.25)) : ops::to_dtype(x, dtype);
     out.push_back(k == 0 ? ops::transpose(x, 0, 1) : x);
   }

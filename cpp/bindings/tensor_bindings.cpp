@@ -259,6 +259,15 @@ Tensor tensor_operand(const py::handle& value, const char* op) {
 }
 
 void bind_tensor(py::module_& m) {
+  // dlcore::NotImplementedError (an op without a kernel for a dtype) is Python's NotImplementedError,
+  // as in PyTorch; pybind11 would make a RuntimeError of it.
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const NotImplementedError& e) {
+      PyErr_SetString(PyExc_NotImplementedError, e.what());
+    }
+  });
   auto dtype_class = py::enum_<DType>(m, "dtype", "A tensor element type (dlcore.float32, dlcore.int64, ...).")
       .value("bool", DType::Bool)
       .value("uint8", DType::UInt8)
@@ -402,8 +411,9 @@ void bind_tensor(py::module_& m) {
       .def("__neg__", [](const Tensor& a) { return ops::neg(a); })
       .def("__abs__", [](const Tensor& a) { return ops::abs(a); })
       .def("__invert__", [](const Tensor& a) {
-        if (a.dtype() != DType::Bool) throw py::type_error("~ (bitwise not) is only supported for bool tensors here, got " + a.describe());
-        return ops::logical_not(a);
+        if (is_floating(a.dtype()))
+          throw py::type_error("~ (operator.invert) is only implemented on integer and bool tensors, got " + a.describe());
+        return ops::bitwise_not(a);
       })
       .def("__add__", binary_operator([](const Tensor& a, const Tensor& b) { return ops::add(a, b); }, "add"))
       .def("__radd__", reflected_operator([](const Tensor& a, const Tensor& b) { return ops::add(a, b); }, "add"))
@@ -414,9 +424,15 @@ void bind_tensor(py::module_& m) {
       .def("__mul__", binary_operator(&ops::mul, "mul"))
       .def("__rmul__", reflected_operator(&ops::mul, "mul"))
       .def("__imul__", binary_operator(&ops::mul_, "mul_"))
-      .def("__truediv__", binary_operator(&ops::div, "div"))
-      .def("__rtruediv__", reflected_operator(&ops::div, "div"))
-      .def("__itruediv__", binary_operator(&ops::div_, "div_"))
+      .def("__truediv__", binary_operator([](const Tensor& a, const Tensor& b) { return ops::div(a, b); }, "div"))
+      .def("__rtruediv__", reflected_operator([](const Tensor& a, const Tensor& b) { return ops::div(a, b); }, "div"))
+      .def("__itruediv__", binary_operator([](const Tensor& a, const Tensor& b) { return ops::div_(a, b); }, "div_"))
+      .def("__floordiv__", binary_operator(&ops::floor_divide, "floor_divide"))
+      .def("__rfloordiv__", reflected_operator(&ops::floor_divide, "floor_divide"))
+      .def("__ifloordiv__", binary_operator(&ops::floor_divide_, "floor_divide_"))
+      .def("__mod__", binary_operator(&ops::remainder, "remainder"))
+      .def("__rmod__", reflected_operator(&ops::remainder, "remainder"))
+      .def("__imod__", binary_operator(&ops::remainder_, "remainder_"))
       .def("__pow__", binary_operator(&ops::pow, "pow"))
       .def("__rpow__", reflected_operator(&ops::pow, "pow"))
       .def("__ipow__", binary_operator(&ops::pow_, "pow_"))
@@ -426,8 +442,22 @@ void bind_tensor(py::module_& m) {
       .def("__le__", binary_operator(&ops::le, "le"))
       .def("__gt__", binary_operator(&ops::gt, "gt"))
       .def("__ge__", binary_operator(&ops::ge, "ge"))
-      .def("__and__", binary_operator(&ops::logical_and, "logical_and"))
-      .def("__or__", binary_operator(&ops::logical_or, "logical_or"))
+      // & | ^ << >> are bitwise, as in torch (bool tensors: logical), with integers or bools only.
+      .def("__and__", binary_operator(&ops::bitwise_and, "bitwise_and"))
+      .def("__rand__", reflected_operator(&ops::bitwise_and, "bitwise_and"))
+      .def("__iand__", binary_operator(&ops::bitwise_and_, "bitwise_and_"))
+      .def("__or__", binary_operator(&ops::bitwise_or, "bitwise_or"))
+      .def("__ror__", reflected_operator(&ops::bitwise_or, "bitwise_or"))
+      .def("__ior__", binary_operator(&ops::bitwise_or_, "bitwise_or_"))
+      .def("__xor__", binary_operator(&ops::bitwise_xor, "bitwise_xor"))
+      .def("__rxor__", reflected_operator(&ops::bitwise_xor, "bitwise_xor"))
+      .def("__ixor__", binary_operator(&ops::bitwise_xor_, "bitwise_xor_"))
+      .def("__lshift__", binary_operator(&ops::bitwise_left_shift, "bitwise_left_shift"))
+      .def("__rlshift__", reflected_operator(&ops::bitwise_left_shift, "bitwise_left_shift"))
+      .def("__ilshift__", binary_operator(&ops::bitwise_left_shift_, "bitwise_left_shift_"))
+      .def("__rshift__", binary_operator(&ops::bitwise_right_shift, "bitwise_right_shift"))
+      .def("__rrshift__", reflected_operator(&ops::bitwise_right_shift, "bitwise_right_shift"))
+      .def("__irshift__", binary_operator(&ops::bitwise_right_shift_, "bitwise_right_shift_"))
       .def("__matmul__", [](const Tensor& a, const Tensor& b) { return ops::matmul(a, b); })
       .def("__repr__", &repr)
       .def("__bool__", [](const Tensor& x) {

@@ -11,8 +11,9 @@ OPS: list[dict[str, Any]] = json.loads(_C._op_table_json)
 
 
 def names_on(surface: str) -> list[str]:
-    """The ops that appear on one surface ("dl", "F", "method", "inplace")."""
-    return [op["name"] for op in OPS if surface in op["surfaces"]]
+    """The names, aliases included (``clip`` for ``clamp``), of the ops that appear on one surface
+    ("dl", "F", "method", "inplace")."""
+    return [name for op in OPS if surface in op["surfaces"] for name in (op["name"], *op["aliases"])]
 
 
 def module_ops() -> list[tuple[str, dict[str, Any]]]:

@@ -11,7 +11,9 @@ namespace dlcore {
 constexpr int kMaxDims = 8;
 
 // ---- pointwise ops: the rows of cpp/op_table.py (generated list) --------------------------------
-enum class DTypeClass : int8_t { Float, Numeric, All };  // which dtypes an op's kernels exist for
+// Which dtypes an op's kernels exist for (FloatOnly has Float's kernels; the op layer refuses, rather
+// than promotes, integer inputs). See the `dtypes` field in cpp/op_table.py.
+enum class DTypeClass : int8_t { Float, FloatOnly, Numeric, All, Integral, IntegralBool };
 
 enum class PointwiseOp : int16_t {
 #define DLCORE_POINTWISE_OP(Functor, ...) Functor,
@@ -44,10 +46,13 @@ struct PointwiseIter {
   }
 };
 
-// An op's scalar arguments, in the order of its signature (negative_slope, alpha, min/max, ...).
+// An op's scalar arguments, in the order of its signature (negative_slope, alpha, min/max, ...),
+// and the largest finite value of the dtype the kernel computes in (set by the op layer:
+// nan_to_num's default replacement of infinities).
 struct PointwiseArgs {
-  double a = 0, b = 0;
-  bool has_a = false, has_b = false;  // optional arguments (clamp's min and max)
+  double a = 0, b = 0, c = 0;
+  bool has_a = false, has_b = false, has_c = false;  // optional arguments (clamp's min and max)
+  double finite_max = 0;
 };
 
 // A reduction: `outputs` results, each combining `reduced` elements of the input. Output o's

@@ -17,6 +17,11 @@ namespace dlcore {
 struct ValueError : std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
+// An op without a kernel for the input's dtype (Python NotImplementedError, as PyTorch raises for
+// "bitwise_and_cpu" not implemented for 'Float').
+struct NotImplementedError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 namespace ops {
 

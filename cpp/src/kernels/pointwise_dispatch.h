@@ -12,9 +12,9 @@ namespace dlcore::pointwise_dispatch {
 
 template <DTypeClass K, class T>
 constexpr bool supports() {
-  if constexpr (std::is_same_v<T, bool>) return K == DTypeClass::All;
-  else if constexpr (std::is_integral_v<T>) return K != DTypeClass::Float;
-  else return true;
+  if constexpr (std::is_same_v<T, bool>) return K == DTypeClass::All || K == DTypeClass::IntegralBool;
+  else if constexpr (std::is_integral_v<T>) return K != DTypeClass::Float && K != DTypeClass::FloatOnly;
+  else return K != DTypeClass::Integral && K != DTypeClass::IntegralBool;
 }
 template <class T> constexpr bool is_floating_type() { return !std::is_integral_v<T>; }
 

@@ -2,8 +2,10 @@
 // strided iteration, device dispatch and the one backward node every table op shares.
 #include "pointwise.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <limits>
 
 #include "op_util.h"
 
@@ -20,10 +22,11 @@ struct OpInfo {
   unsigned saved_inputs;      // bit k: the backward functor reads input k
   bool saves_result;
   unsigned condition_inputs;  // bit k: input k is a bool mask outside promotion
+  unsigned divisor_inputs;    // bit k: input k divides in integer arithmetic (zero is refused on the CPU)
 };
 constexpr OpInfo kOps[] = {
-#define DLCORE_POINTWISE_OP(Functor, name, arity, dtypes, bool_output, differentiable, saved, result, cond) \
-  {#name, arity, dtypes, bool_output, differentiable, saved, result, cond},
+#define DLCORE_POINTWISE_OP(Functor, name, arity, dtypes, bool_output, differentiable, saved, result, cond, divisor) \
+  {#name, arity, dtypes, bool_output, differentiable, saved, result, cond, divisor},
 #include "dlcore/pointwise_ops.inc"
 #undef DLCORE_POINTWISE_OP
 };
@@ -40,6 +43,55 @@ Scalar wrapped_value(const Tensor& t) {
     else if constexpr (std::is_integral_v<T>) return Scalar(static_cast<int64_t>(v));
     else return Scalar(static_cast<double>(static_cast<opmath_t<T>>(v)));
   });
+}
+
+// PyTorch's NotImplementedError for a dtype an op has no kernel for ("bitwise_and_cpu" not
+// implemented for 'Float'); FLOAT ops promote integers instead, so they never get here.
+void check_dtype_class(const OpInfo& op, DType promoted) {
+  const bool floating = is_floating(promoted), boolean = promoted == DType::Bool;
+  const char* wanted = nullptr;
+  switch (op.dtypes) {
+    case DTypeClass::Float:
+    case DTypeClass::All: return;
+    case DTypeClass::FloatOnly: if (!floating) wanted = "floating point"; break;
+    case DTypeClass::Numeric: if (boolean) wanted = "numeric (not bool)"; break;
+    case DTypeClass::Integral: if (floating || boolean) wanted = "integer"; break;
+    case DTypeClass::IntegralBool: if (floating) wanted = "integer or bool"; break;
+  }
+  if (wanted)
+    throw NotImplementedError(std::string(op.name) + ": not implemented for " + dtype_name(promoted) + " (it takes " +
+                              wanted + " tensors)");
+}
+
+// Integer division by zero traps on the CPU; PyTorch's CPU kernels raise ZeroDivisionError instead.
+// (CUDA kernels are not stopped: the functors return 0 there, where PyTorch's return garbage.)
+void check_integer_divisors(const OpInfo& op, const std::vector<Tensor>& inputs, DType compute) {
+  if (!op.divisor_inputs || !is_integral(compute)) return;
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    if (!((op.divisor_inputs >> k) & 1u)) continue;
+    const Tensor& t = inputs[k];
+    if (t.is_cuda() || t.numel() == 0) continue;
+    bool zero = false;
+    if (t.is_wrapped_number()) {
+      zero = wrapped_value(t).to_int64() == 0;
+    } else {
+      const Tensor is_zero = ops::eq(t, Tensor::wrapped_number(Scalar(int64_t{0}))).contiguous();
+      const bool* z = is_zero.data<bool>();
+      zero = std::any_of(z, z + is_zero.numel(), [](bool v) { return v; });
+    }
+    if (zero) throw std::runtime_error(std::string(op.name) + ": ZeroDivisionError (integer division by zero)");
+  }
+}
+
+// The largest finite value of a floating dtype (nan_to_num's default for infinities).
+double finite_max(DType dtype) {
+  switch (dtype) {
+    case DType::Float16: return 65504.0;
+    case DType::BFloat16: return 3.3895313892515355e38;
+    case DType::Float32: return static_cast<double>(std::numeric_limits<float>::max());
+    case DType::Float64: return std::numeric_limits<double>::max();
+    default: return 0.0;
+  }
 }
 
 struct Plan {
@@ -72,9 +124,8 @@ Plan plan(const OpInfo& op, const std::vector<Tensor>& inputs) {
   }
   Plan p;
   p.compute = result.result();
+  check_dtype_class(op, p.compute);
   if (op.dtypes == DTypeClass::Float && !is_floating(p.compute)) p.compute = DType::Float32;  // exp(int) is float
-  if (op.dtypes == DTypeClass::Numeric && p.compute == DType::Bool)
-    throw ValueError(std::string(op.name) + ": not supported for bool tensors; convert them with .int() or .float()");
   p.output = op.bool_output ? DType::Bool : p.compute;
   p.device = on_device ? on_device->device() : Device::cpu();
   for (const Tensor& t : inputs) p.shape = broadcast_shapes(p.shape, t.shape(), op.name);
@@ -232,10 +283,13 @@ void copy_elements(const Tensor& dst, const Tensor& src) {
                   make_iter(dst.shape(), {{dst, dst.dtype()}, {src, src.dtype()}}));
 }
 
-Tensor compute(PointwiseOp op, std::initializer_list<Tensor> input_list, const PointwiseArgs& args) {
+Tensor compute(PointwiseOp op, std::initializer_list<Tensor> input_list, const PointwiseArgs& scalar_args) {
   const OpInfo& o = info(op);
   const std::vector<Tensor> given(input_list);
   const Plan p = plan(o, given);
+  check_integer_divisors(o, given, p.compute);
+  PointwiseArgs args = scalar_args;
+  args.finite_max = finite_max(p.compute);
   const std::vector<Tensor> inputs = converted(o, given, p.compute);
   Tensor out = Tensor::empty(p.shape, p.output, p.device);
   if (out.numel() > 0) {
@@ -248,18 +302,22 @@ Tensor compute(PointwiseOp op, std::initializer_list<Tensor> input_list, const P
 }
 
 Tensor compute_into(const Tensor& self, PointwiseOp op, std::initializer_list<Tensor> input_list,
-                    const PointwiseArgs& args) {
+                    const PointwiseArgs& scalar_args) {
   const OpInfo& o = info(op);
   const std::vector<Tensor> given(input_list);
   const Plan p = plan(o, given);
+  check_integer_divisors(o, given, p.compute);
+  PointwiseArgs args = scalar_args;
+  args.finite_max = finite_max(p.compute);
   const std::string name = std::string(o.name) + "_";
   if (p.shape != self.shape())
-    throw ValueError(name + ": output with shape " + shape_str(self.shape()) +
+    throw ShapeError(name + ": output with shape " + shape_str(self.shape()) +
                      " doesn't match the broadcast shape " + shape_str(p.shape));
-  // PyTorch's can_cast: no float result into an integer tensor, no non-bool into a bool one.
+  // PyTorch's can_cast: no float result into an integer tensor, no non-bool into a bool one
+  // (RuntimeError, as in torch: x //= 2.5 on an integer tensor).
   if ((is_floating(p.output) && !is_floating(self.dtype())) || (self.dtype() == DType::Bool && p.output != DType::Bool))
-    throw ValueError(name + ": result type " + dtype_name(p.output) + " can't be cast to the desired output type " +
-                     dtype_name(self.dtype()));
+    throw std::runtime_error(name + ": result type " + dtype_name(p.output) + " can't be cast to the desired output type " +
+                             dtype_name(self.dtype()));
   bool records = false;
   for (size_t k = 0; k < given.size(); ++k) records = records || (!is_condition(o, k) && given[k].requires_grad());
   if (GradMode::is_enabled() && records) {
