@@ -6,7 +6,8 @@ dicts, an epoch counter, ...). Tensors become the file's named tensors; the nest
 leaves go into its JSON metadata. Saving to a path is atomic (see safetensors_format), so an
 interrupted save never leaves a broken checkpoint.
 
-Every malformed file raises ValueError naming the file.
+``dl.load`` also reads PyTorch's ``torch.save`` files (see torch_format) without torch and without
+running any pickle code. Every malformed file raises ValueError naming the file.
 
 Format "2" (written now) names each tensor by its path of keys, each key escaped so that different
 paths never share a name (format "1" let ``{'a/b': x}`` and ``{'a': {'b': y}}``, or the keys ``0``
@@ -25,6 +26,7 @@ from typing import IO, Any, Union
 import numpy as np
 
 from . import _C
+from . import torch_format
 from ._placement import MapLocation, Placement, PlacementFailed, place
 from .safetensors_format import (BF16_DTYPE, load_file, open_for_reading, remaining_bytes, save_file,
                                   source_name)
@@ -303,7 +305,7 @@ def _load_safetensors(f: IO[bytes], name: str, placement: Placement) -> Any:
 
 def load(f: File, map_location: MapLocation = None, pickle_module: Any = None, *, weights_only: bool | None = None,
          mmap: bool | None = None, **pickle_load_args: Any) -> Any:
-    """Reads a checkpoint: dlcore's (``dl.save``) or any safetensors file.
+    """Reads a checkpoint: dlcore's (``dl.save``), any safetensors file, or PyTorch's ``torch.save`` file.
 
     ``f`` is a path (a regular file; a device or FIFO raises ValueError) or a readable binary file
     object. ``map_location``: see Placement (tensors load onto the CPU by default). ``weights_only``
@@ -315,7 +317,8 @@ def load(f: File, map_location: MapLocation = None, pickle_module: Any = None, *
     it); ``encoding`` is the one pickle argument accepted.
 
     A dlcore checkpoint comes back as saved (dicts as OrderedDict); a plain safetensors file as an
-    OrderedDict of tensors. A malformed file raises ValueError naming the file.
+    OrderedDict of tensors; a torch file as torch built it, with dlcore tensors. A malformed or
+    hostile file raises ValueError naming the file.
     """
     if pickle_module is not None:
         raise TypeError("load: pickle_module is not supported: dlcore reads pickles with its own restricted "
@@ -338,7 +341,13 @@ def load(f: File, map_location: MapLocation = None, pickle_module: Any = None, *
     try:
         if remaining_bytes(handle) is None:  # a stream we cannot seek in: torch reads those into memory too
             handle = io.BytesIO(handle.read())
+        start = handle.tell()
+        head = handle.read(torch_format.SNIFF_BYTES)
+        handle.seek(start)
         try:
+            kind = torch_format.sniff(head)
+            if kind != "safetensors":
+                return torch_format.load(handle, kind, name, placement, encoding, weights_only)
             return _load_safetensors(handle, name, placement)
         except PlacementFailed as failed:
             raise failed.error from None
