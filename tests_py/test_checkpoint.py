@@ -268,3 +268,107 @@ def test_dtypes_round_trip_with_safetensors_torch(tmp_path):
     for name, t in originals.items():
         assert back[name].dtype == t.dtype, name
         assert torch.equal(back[name], t), name
+
+
+# ---- what a checkpoint may hold ----
+
+def test_saving_a_module_optimizer_or_scheduler_object_says_to_save_its_state_dict(tmp_path):
+    model = small_model()
+    opt = dl.optim.SGD(model.parameters(), lr=0.1)
+    sched = dl.optim.lr_scheduler.StepLR(opt, 2)
+    for obj, kind in ((model, "Sequential"), (opt, "SGD"), ({"sched": sched}, "StepLR")):
+        with pytest.raises(TypeError, match=f"cannot store a {kind} object.*never pickles.*state_dict()"):
+            dl.save(obj, tmp_path / "x.safetensors")
+    assert list(tmp_path.iterdir()) == []
+
+
+def scheduler_states() -> dict:
+    from dlcore.optim import lr_scheduler as L
+    states = {}
+    for name, make in {
+        "onecycle": lambda o: L.OneCycleLR(o, max_lr=0.1, total_steps=10),
+        "plateau": lambda o: L.ReduceLROnPlateau(o),  # holds float('inf')
+        "sequential": lambda o: L.SequentialLR(o, [L.StepLR(o, 2), L.ExponentialLR(o, 0.9)], milestones=[3]),
+        "lambda": lambda o: L.LambdaLR(o, lambda epoch: 0.5),  # lr_lambdas: [None]
+        "cyclic": lambda o: L.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=3),
+    }.items():
+        opt = dl.optim.SGD(dl.nn.Linear(2, 2).parameters(), lr=0.1, momentum=0.9)
+        sched = make(opt)
+        for _ in range(4):
+            opt.step()
+            sched.step(1.0) if name == "plateau" else sched.step()
+        states[name] = sched.state_dict()
+    return states
+
+
+def test_scheduler_state_dicts_round_trip_exactly(tmp_path):
+    states = scheduler_states()
+    dl.save(states, tmp_path / "sched.safetensors")
+    loaded = dl.load(tmp_path / "sched.safetensors")
+    assert loaded == states  # floats bit-exact, ints, None, lists, nested dicts, inf
+
+    def same_types(a, b):
+        assert type(a) is type(b) or (isinstance(a, dict) and isinstance(b, dict)), (a, b)
+        if isinstance(a, dict):
+            for k in a:
+                same_types(a[k], b[k])
+        elif isinstance(a, (list, tuple)):
+            for x, y in zip(a, b):
+                same_types(x, y)
+    same_types(states, loaded)
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES)
+def test_zero_dim_empty_and_non_contiguous_tensors_of_every_dtype(tmp_path, dtype):
+    values = np.arange(24, dtype=np.float64).reshape(4, 6) * (1 if dtype in ("uint8", "bool") else -1.5)
+    base = dl.tensor(values).to(getattr(dl, dtype))
+    tensors = {"base": base, "transposed": base.t(), "strided": base.view(4, 3, 2).select(2, 1),
+               "narrowed": base.narrow(0, 1, 2).narrow(1, 2, 3), "permuted": base.view(2, 2, 6).permute(2, 0, 1),
+               "scalar": base.select(0, 1).select(0, 2), "empty": base.narrow(0, 0, 0),
+               "empty_3d": dl.zeros(2, 0, 3).to(getattr(dl, dtype))}
+    path = tmp_path / f"{dtype}.safetensors"
+    dl.save(tensors, path)
+    loaded = dl.load(path)
+    for name, t in tensors.items():
+        assert loaded[name].dtype == t.dtype and loaded[name].shape == t.shape, name
+        np.testing.assert_array_equal(loaded[name].float().numpy(), t.float().numpy(), err_msg=name)
+    assert loaded["scalar"].shape == () and loaded["empty"].shape == (0, 6)
+
+
+def test_parameters_requires_grad_devices_and_dtypes_round_trip(tmp_path):
+    param = dl.Parameter(dl.randn(2, 3))
+    frozen = dl.Parameter(dl.randn(2), requires_grad=False)
+    leaf = dl.randn(3).requires_grad_()
+    path = tmp_path / "p.safetensors"
+    dl.save({"param": param, "frozen": frozen, "leaf": leaf, "device": dl.device("cuda:1"), "dtype": dl.bfloat16}, path)
+    loaded = dl.load(path)
+    assert isinstance(loaded["param"], dl.Parameter) and loaded["param"].requires_grad
+    assert isinstance(loaded["frozen"], dl.Parameter) and not loaded["frozen"].requires_grad
+    assert not isinstance(loaded["leaf"], dl.Parameter) and loaded["leaf"].requires_grad and loaded["leaf"].is_leaf
+    np.testing.assert_array_equal(loaded["param"].detach().numpy(), param.detach().numpy())
+    assert loaded["device"] == dl.device("cuda:1") and loaded["dtype"] == dl.bfloat16
+
+
+def test_map_location_forms_see_the_saved_device(tmp_path):
+    path = tmp_path / "cuda1.safetensors"
+    dl.save({"w": dl.arange(6).view(2, 3), "b": dl.ones(2)}, path)
+
+    def saved_on_cuda1(header: dict) -> None:  # as a save on the second GPU writes it
+        structure = json.loads(header["__metadata__"]["dlcore.structure"])
+        structure["__dict__"]["str:w"]["device"] = "cuda:1"
+        header["__metadata__"]["dlcore.structure"] = json.dumps(structure)
+    path.write_bytes(edit_header(path.read_bytes(), saved_on_cuda1))
+    seen = []
+
+    def record(storage, location):
+        seen.append((tuple(storage.shape), location))
+        return storage if location == "cpu" else None
+    loaded = dl.load(path, map_location=record)
+    assert sorted(seen) == [((2,), "cpu"), ((6,), "cuda:1")]
+    assert loaded["w"].shape == (2, 3) and loaded["w"].device.type == "cpu"
+    for form in (None, "cpu", dl.device("cpu"), {"cuda:1": "cpu"}, {"cuda:0": "cuda:0"}):
+        loaded = dl.load(path, map_location=form)
+        assert loaded["w"].device.type == "cpu" and loaded["w"].tolist() == [[0, 1, 2], [3, 4, 5]], form
+    if not dl.cuda.is_available():
+        with pytest.raises(RuntimeError, match="CUDA"):  # map_location's own failure, not a ValueError
+            dl.load(path, map_location={"cuda:1": "cuda:0"})
