@@ -8,6 +8,7 @@ PYBIND11_MODULE(_C, m) {
   m.doc() = "dlcore's C++ engine: tensors, autograd, ops, modules, optimizers and CUDA kernels";
   dlcore::bindings::bind_tensor(m);
   dlcore::bindings::bind_views(m);
+  dlcore::bindings::bind_indexing(m);
   m.def("set_num_threads", [](int n) {
     if (n < 1) throw dlcore::ValueError("set_num_threads: expected a positive thread count, got " + std::to_string(n));
     omp_set_num_threads(n);
