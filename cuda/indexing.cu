@@ -149,6 +149,14 @@ __global__ void nonzero_starts_kernel(const int64_t* counts, int64_t* starts, in
   if (t < blocks) starts[t] = inclusive - mine;
 }
 
+// One block: *total = counts[0] + ... + counts[blocks - 1].
+__global__ void nonzero_total_kernel(const int64_t* counts, int64_t* total, int blocks) {
+  __shared__ int64_t buffer[2 * kScanThreads];
+  const int t = threadIdx.x;
+  const int64_t inclusive = block_inclusive_scan(t < blocks ? counts[t] : 0, buffer);
+  if (t == kScanThreads - 1) *total = inclusive;
+}
+
 template <class T>
 __global__ void nonzero_write_kernel(const T* x, int64_t n, int64_t chunk, const int64_t* starts, int64_t* out,
                                      NonzeroShape s) {
@@ -213,13 +221,42 @@ void index_scatter(DType dtype, void* data, const int64_t* offsets, const void* 
   DLCORE_CUDA_CHECK_LAUNCH("index_scatter");
 }
 
+namespace {
+// Chunks of at least a few tiles per block, and at most kMaxScanBlocks blocks.
+struct NonzeroGrid {
+  int64_t blocks, chunk;
+  explicit NonzeroGrid(int64_t n) {
+    blocks = (n + 4 * kScanThreads - 1) / (4 * kScanThreads);
+    if (blocks > kMaxScanBlocks) blocks = kMaxScanBlocks;
+    chunk = (n + blocks - 1) / blocks;
+  }
+};
+}  // namespace
+
+void nonzero_count(DType dtype, const void* x, int64_t* count, const NonzeroShape& s) {
+  const int64_t n = s.numel();
+  if (n == 0) {
+    ::dlcore::cuda::memset_zero(count, sizeof(int64_t));
+    return;
+  }
+  const NonzeroGrid g(n);
+  Workspace workspace(static_cast<size_t>(g.blocks) * sizeof(int64_t));
+  int64_t* counts = workspace.as<int64_t>();
+  visit_dtype(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    nonzero_count_kernel<T><<<static_cast<unsigned int>(g.blocks), kScanThreads, 0, stream()>>>(
+        static_cast<const T*>(x), n, g.chunk, counts);
+  });
+  DLCORE_CUDA_CHECK_LAUNCH("nonzero_count");
+  nonzero_total_kernel<<<1, kScanThreads, 0, stream()>>>(counts, count, static_cast<int>(g.blocks));
+  DLCORE_CUDA_CHECK_LAUNCH("nonzero_count (total)");
+}
+
 void nonzero(DType dtype, const void* x, int64_t* out, const NonzeroShape& s) {
   const int64_t n = s.numel();
   if (n == 0 || s.ndim == 0) return;  // nothing to write: no rows, or rows of no coordinates
-  // Chunks of at least a few tiles per block, and at most kMaxScanBlocks blocks.
-  int64_t blocks = (n + 4 * kScanThreads - 1) / (4 * kScanThreads);
-  if (blocks > kMaxScanBlocks) blocks = kMaxScanBlocks;
-  const int64_t chunk = (n + blocks - 1) / blocks;
+  const NonzeroGrid g(n);
+  const int64_t blocks = g.blocks, chunk = g.chunk;
   Workspace workspace(2 * static_cast<size_t>(blocks) * sizeof(int64_t));
   int64_t* counts = workspace.as<int64_t>();
   int64_t* starts = counts + blocks;

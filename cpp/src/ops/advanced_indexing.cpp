@@ -305,12 +305,30 @@ struct IndexPutBackward : Node {
   std::string name() const override { return "IndexPutBackward"; }
 };
 
+// x[mask] with a mask of x's full shape over a contiguous x (x[x > 0], x[mask] = 0): the same
+// as indexing the flattened x with the flattened mask, whose nonzero() is one column of element
+// offsets rather than x.dim() coordinate columns to combine.
+bool is_full_mask_key(const Tensor& x, const std::vector<IndexItem>& key) {
+  if (key.size() != 1 || key[0].kind != IndexItem::Kind::Tensor || x.dim() < 2 || !x.is_contiguous()) return false;
+  const Tensor& mask = key[0].tensor;
+  return mask.defined() && is_mask_dtype(mask.dtype()) && mask.shape() == x.shape();
+}
+
+std::vector<IndexItem> flat_mask_key(const std::vector<IndexItem>& key) {
+  return {IndexItem::index(reshape(key[0].tensor, {-1}))};
+}
+
 // x[key] (=, +=) values into `x` in place or into a copy of it. cast: values of another dtype are
 // converted (x[key] = v); otherwise they must match (torch's index_put_).
 Tensor put(const Tensor& x, const std::vector<IndexItem>& key, const Tensor& values_in, bool accumulate, bool cast,
            bool in_place, const char* op) {
   check_defined(x, op, "input");
   check_defined(values_in, op, "values");
+  const bool records = GradMode::is_enabled() && (x.requires_grad() || values_in.requires_grad());
+  if (in_place && !records && is_full_mask_key(x, key)) {  // (with autograd the flat view would take x's history)
+    put(reshape(x, {-1}), flat_mask_key(key), values_in, accumulate, cast, true, op);
+    return x;
+  }
   Resolved r;
   {
     NoGradGuard no_grad;  // the write needs the positions; the view is rebuilt on the written tensor
@@ -385,6 +403,7 @@ Tensor mask_for(const Tensor& mask, const Tensor& x, const Shape& shape, const c
 Tensor index(const Tensor& x, const std::vector<IndexItem>& key) {
   const char* op = "__getitem__";
   check_defined(x, op, "input");
+  if (is_full_mask_key(x, key)) return index(reshape(x, {-1}), flat_mask_key(key));
   Resolved r = resolve(x, key, op);
   if (!any_defined(r.advanced)) return r.view;
   Tensor out = gather_advanced(r.view, r.advanced, op);
@@ -512,15 +531,16 @@ Tensor nonzero(const Tensor& x) {
     throw ValueError("nonzero: at most " + std::to_string(kMaxDims) + " dimensions are supported, got " + x.describe());
   NoGradGuard no_grad;
   const Tensor input = x.contiguous();
-  // The count sizes the output: on CUDA a synchronisation, as in torch.
-  const int64_t count = x.numel() == 0 ? 0 : sum(ne(input, Tensor::wrapped_number(Scalar(int64_t{0})))).item().to_int64();
+  NonzeroShape s;
+  s.ndim = static_cast<int>(x.dim());
+  for (int d = 0; d < s.ndim; ++d) s.sizes[d] = x.shape()[d];
+  // The count sizes the output: on CUDA reading it back is a synchronisation, as in torch.
+  Tensor counted = Tensor::empty({}, DType::Int64, x.device());
+  DLCORE_DISPATCH(x.device(), nonzero_count, x.dtype(), input.raw_data(), counted.data<int64_t>(), s);
+  const int64_t count = counted.item().to_int64();
   Tensor out = Tensor::empty({count, x.dim()}, DType::Int64, x.device());
-  if (count > 0 && x.dim() > 0) {
-    NonzeroShape s;
-    s.ndim = static_cast<int>(x.dim());
-    for (int d = 0; d < s.ndim; ++d) s.sizes[d] = x.shape()[d];
+  if (count > 0 && x.dim() > 0)
     DLCORE_DISPATCH(x.device(), nonzero, x.dtype(), input.raw_data(), out.data<int64_t>(), s);
-  }
   return out;
 }
 
