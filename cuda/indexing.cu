@@ -64,7 +64,7 @@ __device__ inline void atomic_combine(T* address, T value) {
     do {
       assumed = old;
       T current;
-      memcpy(&current, &assumed, sizeof(T));
+      memcpy(static_cast<void*>(&current), &assumed, sizeof(T));
       const T next = functors::scatter_combine<Mode>(current, value);
       unsigned long long bits;
       memcpy(&bits, &next, sizeof(T));
@@ -82,7 +82,7 @@ __device__ inline void atomic_combine(T* address, T value) {
       assumed = old;
       const unsigned current_bits = static_cast<unsigned>(assumed) >> shift;
       T current;
-      memcpy(&current, &current_bits, sizeof(T));  // little-endian: the low bytes are the element
+      memcpy(static_cast<void*>(&current), &current_bits, sizeof(T));  // little-endian: the low bytes are the element
       const T next = functors::scatter_combine<Mode>(current, value);
       unsigned next_bits = 0;
       memcpy(&next_bits, &next, sizeof(T));

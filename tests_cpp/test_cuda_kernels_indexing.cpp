@@ -5,6 +5,7 @@
 #include "dlcore/cuda_runtime.h"
 #include "dlcore/kernels.h"
 #include "index_test_cases.h"
+#include "kernel_test_util.h"
 
 namespace dlcore {
 namespace {
@@ -63,7 +64,7 @@ TEST(CudaKernelsIndexing, GatherAndScatterMatchCpuEveryDtype) {
 TEST(CudaKernelsIndexing, NonzeroMatchesCpuAcrossBlocks) {
   if (!dlcore::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
   // Sizes below one tile, at tile and block boundaries, and over many blocks; a sparse and a dense mask.
-  const std::vector<std::vector<int64_t>> shapes = {{1}, {255}, {257}, {3, 1025}, {7, 33, 41}, {40000}};
+  const std::vector<std::vector<int64_t>> shapes = {{1}, {255}, {257}, {3, 1025}, {5, 7, 41}, {12000}};
   uint32_t seed = 5;
   for (const auto& shape : shapes) {
     for (uint32_t density : {3u, 70u}) {  // percent of nonzeros
