@@ -242,7 +242,7 @@ def test_views_record_their_backward_nodes():
     assert x[1].grad_fn.name() == "SelectBackward"
     assert x[:, 1:].grad_fn.name() == "SliceBackward"
     assert x.expand(2, 3, 4).grad_fn.name() == "ExpandBackward"
-    assert x[[0]].grad_fn.name() == "ViewBackward"  # a view of IndexBackward's gather
+    assert x[[0]].grad_fn.name() == "IndexBackward"  # torch: IndexBackward0
     with dl.no_grad():
         assert x.t().grad_fn is None and not x.t().requires_grad
 
@@ -302,7 +302,7 @@ BAD_INPUTS = [
     ("getitem-two-ellipses", lambda: x34()[..., ...], IndexError, r"single ellipsis"),
     ("getitem-index-range", lambda: x34()[dl.tensor([5])], IndexError, r"index 5 is out of bounds for dimension 0 with size 3"),
     ("getitem-index-negative", lambda: x34()[dl.tensor([-4])], IndexError, r"index -4 is out of bounds"),
-    ("getitem-float-index", lambda: x34()[dl.tensor([0.5])], IndexError, r"tensors used as indices must be int64"),
+    ("getitem-float-index", lambda: x34()[dl.tensor([0.5])], IndexError, r"tensors used as indices must be long, int, byte or bool tensors"),
     ("index_select-range", lambda: dl.index_select(x34(), 0, dl.tensor([-1])), IndexError, r"index_select: index -1 is out of bounds"),
     ("cat-sizes", lambda: dl.cat([x34(), dl.randn(3, 5)]), RuntimeError,
      r"cat: sizes of tensors must match except in dimension 0, got \[3, 4\] and \[3, 5\] for tensor number 1"),

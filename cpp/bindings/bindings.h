@@ -33,6 +33,7 @@ std::shared_ptr<py::object> keep_python_object(py::object value);
 
 void bind_tensor(py::module_& m);
 void bind_views(py::module_& m);  // after bind_tensor: adds methods to its Tensor class
+void bind_indexing(py::module_& m);  // after bind_tensor: x[key], x[key] = v and the indexing ops
 void bind_functional(py::module_& m);
 // sum, mean, prod, amax, amin, max, min, argmax, argmin on dl, dl.nn.functional and Tensor; after
 // bind_generated_ops, since Tensor.max/min with another tensor fall back to maximum/minimum.

@@ -7,6 +7,7 @@ PYBIND11_MODULE(_C, m) {
   m.doc() = "dlcore's C++ engine: tensors, autograd, ops, modules, optimizers and CUDA kernels";
   dlcore::bindings::bind_tensor(m);
   dlcore::bindings::bind_views(m);
+  dlcore::bindings::bind_indexing(m);
   m.def("set_num_threads", [](int n) {
     if (n < 1) throw dlcore::ValueError("set_num_threads: expected a positive thread count, got " + std::to_string(n));
     dlcore::kernels::cpu::set_num_threads(n);

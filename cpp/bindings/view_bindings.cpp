@@ -1,6 +1,6 @@
-// Python's view of the strided-view and indexing ops: Tensor methods (permute, view, split, ...),
-// x[...] and x[...] = value with PyTorch's indexing rules, dl.cat / dl.stack and friends, and the
-// ShapeError exception (both a ValueError and a RuntimeError) those ops raise for sizes that don't fit.
+// Python's view of the strided-view ops: Tensor methods (permute, view, split, ...), dl.cat /
+// dl.stack and friends, and the ShapeError exception (both a ValueError and a RuntimeError) those ops
+// raise for sizes that don't fit. Subscripts and the indexing ops: index_bindings.cpp.
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
@@ -40,126 +40,6 @@ int64_t checked_dim(const Tensor& x, int64_t dim, const char* op) {
     throw IndexError(std::string(op) + ": dimension out of range (expected to be in range of [" + std::to_string(-n) +
                      ", " + std::to_string(n - 1) + "], but got " + std::to_string(dim) + ")");
   return dim < 0 ? dim + n : dim;
-}
-
-// A 0-D int64 tensor indexes like the int it holds (as in torch); other tensors, lists and arrays
-// are index tensors.
-bool is_int_tensor_scalar(const py::handle& item) {
-  if (!py::isinstance<Tensor>(item)) return false;
-  const Tensor t = item.cast<Tensor>();
-  return t.dim() == 0 && t.dtype() == DType::Int64;
-}
-
-bool is_index_sequence(const py::handle& item) {
-  if (is_int_tensor_scalar(item)) return false;
-  return py::isinstance<Tensor>(item) || py::isinstance<py::list>(item) || py::isinstance<py::array>(item);
-}
-
-// A Python value as a tensor of the destination's dtype and device: numbers and sequences are
-// converted by numpy to that dtype where numpy knows it.
-Tensor value_for(const Tensor& dst, const py::object& value) {
-  if (py::isinstance<Tensor>(value)) return value.cast<Tensor>().to(dst.device());
-  py::object converted = value;
-  try {
-    converted = py::module_::import("numpy").attr("asarray")(value, "dtype"_a = dtype_name(dst.dtype()));
-  } catch (py::error_already_set&) {
-    // numpy lacks this dtype (or cannot convert the value): let copy_ report the mismatch.
-  }
-  return tensor_from_python(converted, "__setitem__").to(dst.device());
-}
-
-// The result of x[key]'s basic indexing (ints, slices, None, Ellipsis), and the one index tensor
-// left to apply, if any, with the dimension it applies to.
-struct Indexed {
-  Tensor view;
-  Tensor index;
-  int64_t index_dim = -1;
-};
-
-Indexed apply_basic_indexing(const Tensor& x, const py::object& key) {
-  py::tuple items = py::isinstance<py::tuple>(key) ? py::reinterpret_borrow<py::tuple>(key) : py::make_tuple(key);
-  int64_t consumed = 0, ellipses = 0;
-  for (const py::handle& item : items) {
-    if (item.is_none()) continue;
-    if (item.is(py::ellipsis())) {
-      ++ellipses;
-    } else if (py::isinstance<py::bool_>(item)) {
-      throw IndexError("__getitem__: boolean indices are not supported");
-    } else if (py::isinstance<py::slice>(item) || py::isinstance<Tensor>(item) || is_index_sequence(item) ||
-               PyIndex_Check(item.ptr())) {
-      ++consumed;
-    } else {
-      throw IndexError("__getitem__: only integers, slices (`:`), ellipsis (`...`), None and int64 tensors or lists of "
-                       "ints are valid indices, got " + std::string(py::str(py::type::of(item))));
-    }
-  }
-  if (ellipses > 1) throw IndexError("__getitem__: an index can only have a single ellipsis ('...')");
-  if (consumed > x.dim())
-    throw IndexError("__getitem__: too many indices for tensor of dimension " + std::to_string(x.dim()) + " (shape " +
-                     shape_str(x.shape()) + ")");
-  Indexed result{x, Tensor(), -1};
-  Tensor& out = result.view;
-  int64_t d = 0;
-  for (const py::handle& item : items) {
-    if (item.is_none()) {
-      out = ops::unsqueeze(out, d++);
-    } else if (item.is(py::ellipsis())) {
-      d += x.dim() - consumed;
-    } else if (py::isinstance<py::slice>(item)) {
-      Py_ssize_t start, stop, step;
-      if (PySlice_Unpack(item.ptr(), &start, &stop, &step) < 0) throw py::error_already_set();
-      if (step <= 0) throw ValueError("__getitem__: step must be greater than zero, got " + std::to_string(step));
-      out = ops::slice(out, d++, start, stop, step);
-    } else if (is_index_sequence(item)) {
-      if (result.index.defined())
-        throw IndexError("__getitem__: indexing with more than one index tensor (or list) is not supported");
-      result.index = tensor_from_python(item, "__getitem__");
-      result.index_dim = d++;
-    } else {
-      const int64_t size = out.size(d);
-      const int64_t i = is_int_tensor_scalar(item) ? static_cast<int64_t>(item.cast<Tensor>().item())
-                                                   : py::reinterpret_borrow<py::object>(item).cast<int64_t>();
-      if (i < -size || i >= size)
-        throw IndexError("__getitem__: index " + std::to_string(i) + " is out of bounds for dimension " +
-                         std::to_string(d) + " with size " + std::to_string(size));
-      out = ops::select(out, d, i);
-    }
-  }
-  return result;
-}
-
-Tensor getitem(const Tensor& x, const py::object& key) {
-  Indexed r = apply_basic_indexing(x, key);
-  if (!r.index.defined()) return r.view;
-  return ops::index(r.view, r.index_dim, r.index.to(r.view.device()));
-}
-
-void setitem(Tensor& x, const py::object& key, const py::object& value) {
-  Indexed r = apply_basic_indexing(x, key);
-  Tensor src = value_for(x, value);
-  if (!r.index.defined()) {
-    r.view.copy_(src);
-    return;
-  }
-  // x[..., index, ...] = value: each indexed slab receives its part of value broadcast to the
-  // shape of x[key]; a position given twice keeps the last write.
-  if (r.index.dtype() != DType::Int64)
-    throw IndexError("__setitem__: tensors used as indices must be int64, got " + r.index.describe());
-  if (r.index.dim() > 1) throw IndexError("__setitem__: index tensors with more than one dimension are not supported");
-  Tensor host = r.index.to(Device::cpu()).contiguous();
-  const int64_t* positions = host.data<int64_t>();
-  const int64_t size = r.view.size(r.index_dim);
-  auto slab = [&](int64_t p) {
-    if (p < -size || p >= size)
-      throw IndexError("__setitem__: index " + std::to_string(p) + " is out of bounds for dimension " +
-                       std::to_string(r.index_dim) + " with size " + std::to_string(size));
-    return ops::select(r.view, r.index_dim, p);
-  };
-  if (r.index.dim() == 0) return slab(positions[0]).copy_(src);
-  Shape target_shape = r.view.shape();
-  target_shape[r.index_dim] = r.index.numel();
-  Tensor values = ops::expand(src, target_shape);
-  for (int64_t i = 0; i < r.index.numel(); ++i) slab(positions[i]).copy_(ops::select(values, r.index_dim, i));
 }
 
 }  // namespace
@@ -215,9 +95,7 @@ void bind_views(py::module_& m) {
         return py::int_(x.strides()[checked_dim(x, dim.cast<int64_t>(), "stride")]);
       }, "dim"_a = py::none())
       .def("storage_offset", &Tensor::storage_offset)
-      .def("index_select", &ops::index_select, "dim"_a, "index"_a)
-      .def("__getitem__", &getitem)
-      .def("__setitem__", &setitem);
+      .def("index_select", &ops::index_select, "dim"_a, "index"_a);
 
   auto cat = [](const std::vector<Tensor>& tensors, int64_t dim) { return ops::cat(tensors, dim); };
   m.def("cat", cat, "tensors"_a, "dim"_a = 0);

@@ -11,6 +11,8 @@ from ._C import (Parameter, Tensor, arange, device, empty, from_numpy, full, get
                  manual_seed, ones, rand, randn, set_grad_enabled, set_num_threads, tensor, zeros)
 from ._C import (ShapeError, cat, chunk, concat, index_select, narrow, permute, select, split, squeeze, stack, transpose,
                  unbind, unsqueeze)
+from ._C import (argwhere, gather, index_add, index_copy, index_fill, index_put, masked_fill, masked_scatter,
+                 masked_select, nonzero, scatter, scatter_add, take, take_along_dim)
 from .autograd import enable_grad, no_grad
 
 from ._C import promote_types, result_type
@@ -47,3 +49,5 @@ for _name in names_on("dl"):
 del _name
 __all__ += ["ShapeError", "cat", "concat", "stack", "permute", "transpose", "unsqueeze", "squeeze", "narrow", "select", "split", "chunk",
             "unbind", "index_select"]
+__all__ += ["index_put", "masked_fill", "masked_select", "masked_scatter", "nonzero", "argwhere", "index_add", "index_copy",
+            "index_fill", "gather", "scatter", "scatter_add", "take", "take_along_dim"]

@@ -103,6 +103,18 @@ inline int atomicCAS(int* address, int compare, int value) {
   ref.compare_exchange_strong(compare, value);
   return compare;
 }
+inline unsigned long long atomicCAS(unsigned long long* address, unsigned long long compare, unsigned long long value) {
+  std::atomic_ref<unsigned long long> ref(*address);
+  ref.compare_exchange_strong(compare, value);
+  return compare;
+}
+// atomicAdd returns the old value, as CUDA's does (the scatter kernels' accumulate mode).
+template <class T>
+inline T atomicAdd(T* address, T value) {
+  static_assert(std::is_same_v<T, int> || std::is_same_v<T, unsigned long long> || std::is_same_v<T, float> ||
+                std::is_same_v<T, double>, "CUDA's atomicAdd overloads only");
+  return std::atomic_ref<T>(*address).fetch_add(value);
+}
 
 // ---- runtime API -------------------------------------------------------------------------
 enum cudaError_t {

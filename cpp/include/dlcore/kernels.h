@@ -91,6 +91,42 @@ struct GatherShape {
   float mean[4], std[4];   // per channel, C <= 4
 };
 
+// ---- advanced indexing: gathers and scatters through element offsets ----------------------------
+// The op layer turns every indexing op (x[idx], x[idx] = v, gather, scatter, index_add, take, ...)
+// into one iteration space over the op's result. Per dimension it holds three element strides:
+// into the indexed tensor ("data"; 0 along the dimensions an index picks), into an int64 offsets
+// array (0 along the dimensions no index picks) whose entries are index x stride, already checked
+// and wrapped by the op layer, and into the other operand (the gather's output, the scatter's
+// values; 0 where they are broadcast). Element c of the space addresses
+//   data[sum_d c_d * data_strides[d] + offsets[sum_d c_d * offset_strides[d]]]  and
+//   other[sum_d c_d * other_strides[d]].
+struct IndexIter {
+  int ndim = 0;
+  int64_t sizes[kMaxDims] = {};
+  int64_t data_strides[kMaxDims] = {};
+  int64_t offset_strides[kMaxDims] = {};
+  int64_t other_strides[kMaxDims] = {};
+  int64_t numel() const {
+    int64_t n = 1;
+    for (int i = 0; i < ndim; ++i) n *= sizes[i];
+    return n;
+  }
+};
+
+// How index_scatter combines a value with the element it lands on.
+enum class ScatterMode : int8_t { Assign, Add, Multiply };
+
+// The shape of a contiguous tensor whose nonzero elements' coordinates are wanted.
+struct NonzeroShape {
+  int ndim = 0;
+  int64_t sizes[kMaxDims] = {};
+  int64_t numel() const {
+    int64_t n = 1;
+    for (int i = 0; i < ndim; ++i) n *= sizes[i];
+    return n;
+  }
+};
+
 // Fused optimizer steps update a list of parameter tensors in one call (one launch on CUDA, where
 // a small model's step is bound by launches). Each entry names one tensor and its state.
 struct SgdParam {

@@ -100,3 +100,4 @@ std::pair<Tensor, Tensor> gather_normalize(const Tensor& images, const Tensor& l
 }  // namespace ops
 }  // namespace dlcore
 #include "dlcore/view_ops.h"
+#include "dlcore/index_ops.h"

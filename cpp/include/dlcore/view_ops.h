@@ -1,7 +1,8 @@
 // Strided views (permute, transpose, select, slice, expand, view, ...) that share their base's
-// storage and version counter, and the copying ops that assemble or gather tensors (cat, stack,
-// index_select). Names and semantics are PyTorch's; autograd flows through every one of them.
-// Implementations: cpp/src/ops/view.cpp (views) and cpp/src/ops/indexing.cpp (copies).
+// storage and version counter, and the copying ops that assemble tensors (cat, stack). Names and
+// semantics are PyTorch's; autograd flows through every one of them. Implementations:
+// cpp/src/ops/view.cpp (views) and cpp/src/ops/indexing.cpp (copies); gathers by index tensors
+// are in index_ops.h.
 #pragma once
 #include <optional>
 #include <stdexcept>
@@ -57,12 +58,6 @@ Tensor contiguous(const Tensor& x);
 // ---- copies into new storage ----
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim = 0);
 Tensor stack(const std::vector<Tensor>& tensors, int64_t dim = 0);
-// torch.index_select: x gathered along dim at the int64 positions in index (0-D or 1-D, each in
-// [0, x.size(dim))); out.size(dim) = index.numel().
-Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index);
-// Python's advanced indexing by one int64 tensor at dim, x[:, index]: index may have any shape and
-// negative positions count from the end; out.shape = x.shape[:dim] + index.shape + x.shape[dim+1:].
-Tensor index(const Tensor& x, int64_t dim, const Tensor& index);
 
 }  // namespace ops
 }  // namespace dlcore
