@@ -16,13 +16,17 @@ namespace {
 // about twice SGD's, so they fork threads at half the size.
 template <class Rule, class Hyper>
 void run_rule(const OptimizerTensor* tensors, int64_t count, const Hyper& h, int64_t grain) {
-  const typename Rule::Constants c = Rule::constants(h);
+  const typename Rule::Constants constants = Rule::constants(h);
   for (int64_t t = 0; t < count; ++t) {
-    const OptimizerTensor& tensor = tensors[t];
-    const typename Rule::PerTensor k = Rule::per_tensor(h, tensor);
-    parallel_for(tensor.n, grain, [&](int64_t begin, int64_t end) {
+    const typename Rule::PerTensor scalars = Rule::per_tensor(h, tensors[t]);
+    parallel_for(tensors[t].n, grain, [&, entry = tensors[t]](int64_t begin, int64_t end) {
+      // Local copies: the compiler then knows the stores through the state pointers cannot change
+      // the pointers or the constants, and vectorizes the loop.
+      const OptimizerTensor e = entry;
+      const typename Rule::Constants c = constants;
+      const typename Rule::PerTensor k = scalars;
 #pragma omp simd
-      for (int64_t i = begin; i < end; ++i) Rule::update(c, k, tensor, i);
+      for (int64_t i = begin; i < end; ++i) Rule::update(c, k, e, i);
     });
   }
 }
