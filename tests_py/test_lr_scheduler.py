@@ -524,15 +524,18 @@ def test_wrapped_optimizer_step_keeps_working_and_releases_the_optimizer():
     import weakref
 
     opt = _opt()
-    p = opt.params[0]
+    p = opt.param_groups[0]["params"][0]
     dls.StepLR(opt, 3)
     dls.ExponentialLR(opt, 0.5)  # wraps once
     p.grad = dl.ones(3)
     opt.step()
     assert getattr(opt, "_opt_called", False)
     np.testing.assert_allclose(p.detach().numpy(), -0.1 * np.ones(3), rtol=1e-6)
-    # The wrapper holds its optimizer weakly. (Shown on a torch optimizer: a dlcore optimizer is not
-    # collected even without a scheduler, through the cycle optimizer -> param_groups -> group -> optimizer.)
+    # The wrapper holds its optimizer weakly: dropping the optimizer frees it, dlcore's and torch's.
+    ref = weakref.ref(opt)
+    del opt
+    gc.collect()
+    assert ref() is None
     t_opt = torch_optimizer("sgd")
     dls.StepLR(t_opt, 3)
     t_opt.step()
@@ -543,7 +546,7 @@ def test_wrapped_optimizer_step_keeps_working_and_releases_the_optimizer():
     assert ref() is None
 
 
-# --- the C++ update sees what the param groups say ---------------------------------------------------
+# --- the update sees what the param groups say --------------------------------------------------------
 
 def _paired_params(kind: str, lr: float):
     init = np.array([0.5, -1.0, 2.0], dtype=np.float32)
@@ -603,14 +606,20 @@ def test_param_group_reads_back_the_exact_value_given():
     assert group["lr"] == 0.1 and group["momentum"] == 0.9  # not float32(0.1)
     group["lr"] = 0.0123456789
     assert group["lr"] == 0.0123456789
-    opt.lr = 0.5  # a change behind the group's back shows the C++ value
-    assert group["lr"] == 0.5
-    adam = dl.optim.Adam(opt.params, lr=0.003, betas=(0.85, 0.995))
+    adam = dl.optim.Adam(opt.param_groups[0]["params"], lr=0.003, betas=(0.85, 0.995))
     assert adam.param_groups[0]["betas"] == (0.85, 0.995) and adam.param_groups[0]["lr"] == 0.003
 
 
-def test_dlcore_optimizers_take_a_single_param_group():
-    # what limits multi-group schedules on dlcore's own optimizers today (the schedulers handle any count)
-    p = dl.nn.Parameter(dl.zeros(1))
-    with pytest.raises(ValueError, match="parameter groups"):
-        dl.optim.SGD([{"params": [p], "lr": 0.1}], lr=0.1)
+def test_schedules_drive_every_param_group_of_a_dlcore_optimizer():
+    # per-group rates on dlcore's optimizers, as torch_optimizer(groups=3) makes them for torch
+    d_groups = [{"params": [dl.nn.Parameter(dl.zeros(3))], "lr": 0.1 * (1 + 0.5 * i)} for i in range(3)]
+    d_opt = dl.optim.SGD(d_groups, lr=0.1, momentum=0.9)
+    t_opt = torch_optimizer("sgd", groups=3)
+    d_sched, t_sched = dls.StepLR(d_opt, 2, gamma=0.5), tls.StepLR(t_opt, 2, gamma=0.5)
+    for _ in range(5):
+        d_opt.step()
+        t_opt.step()
+        d_sched.step()
+        t_sched.step()
+        assert d_sched.get_last_lr() == t_sched.get_last_lr()
+        assert [g["lr"] for g in d_opt.param_groups] == [g["lr"] for g in t_opt.param_groups]

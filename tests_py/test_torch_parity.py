@@ -245,4 +245,4 @@ def test_scheduler_lr_reaches_the_optimizer_update():
         scheduler.step()  # lr 0.1
     p.grad = dl.ones(1)
     optimizer.step()
-    assert optimizer.lr == pytest.approx(0.1) and p.detach().numpy()[0] == pytest.approx(-0.1)
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.1) and p.detach().numpy()[0] == pytest.approx(-0.1)

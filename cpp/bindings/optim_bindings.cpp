@@ -1,5 +1,6 @@
-// dlcore._C.optim: the C++ optimizers. dlcore/optim.py subclasses them to add torch's signatures
-// (betas as a pair, AdamW's defaults), param_groups and state_dict.
+// dlcore._C.optim: the step functions of dlcore/optim.h, one per torch.optim rule. dlcore.optim
+// (Python) keeps the param groups and per-parameter state and calls one of these per group and
+// step; hyperparameters arrive as Python floats (double), as torch's groups hold them.
 #include <pybind11/stl.h>
 
 #include "bindings.h"
@@ -8,43 +9,73 @@
 namespace dlcore::bindings {
 namespace {
 using namespace pybind11::literals;
-
-std::vector<Tensor> params_arg(const py::iterable& params, const char* name) {
-  std::vector<Tensor> out;
-  for (auto p : params) {
-    if (py::isinstance<py::dict>(p))
-      throw ValueError(std::string(name) + ": parameter groups (dicts) are not supported; pass model.parameters()");
-    if (!py::isinstance<Tensor>(p))
-      throw py::type_error(std::string(name) + ": expected Tensors in params, got " +
-                           std::string(py::str(py::type::of(p).attr("__name__"))));
-    out.push_back(p.cast<Tensor>());
-  }
-  return out;
-}
+using Tensors = std::vector<Tensor>;
 }  // namespace
 
 void bind_optim(py::module_& m) {
-  py::class_<optim::Optimizer>(m, "Optimizer")
-      .def("step", &optim::Optimizer::step)
-      .def("zero_grad", &optim::Optimizer::zero_grad, "set_to_none"_a = true)
-      .def_property("lr", &optim::Optimizer::lr, &optim::Optimizer::set_lr)
-      .def_property_readonly("params", [](const optim::Optimizer& o) {
-        py::list out;
-        for (auto& t : o.params()) out.append(Parameter(t));
-        return out;
-      })
-      .def("state_tensors", &optim::Optimizer::state_tensors)
-      .def("load_state_tensors", &optim::Optimizer::load_state_tensors, "state"_a)
-      .def("hyperparameters", &optim::Optimizer::hyperparameters)
-      .def("set_hyperparameter", &optim::Optimizer::set_hyperparameter, "name"_a, "value"_a);
-  py::class_<optim::SGD, optim::Optimizer>(m, "SGD", py::dynamic_attr())
-      .def(py::init([](const py::iterable& params, float lr, float momentum, float dampening, float wd, bool nesterov) {
-        return new optim::SGD(params_arg(params, "SGD"), lr, momentum, dampening, wd, nesterov);
-      }), "params"_a, "lr"_a, "momentum"_a = 0.0f, "dampening"_a = 0.0f, "weight_decay"_a = 0.0f, "nesterov"_a = false);
-  py::class_<optim::Adam, optim::Optimizer>(m, "Adam", py::dynamic_attr())
-      .def(py::init([](const py::iterable& params, float lr, float beta1, float beta2, float eps, float wd, bool decoupled) {
-        return new optim::Adam(params_arg(params, decoupled ? "AdamW" : "Adam"), lr, beta1, beta2, eps, wd, decoupled);
-      }), "params"_a, "lr"_a, "beta1"_a, "beta2"_a, "eps"_a, "weight_decay"_a, "decoupled"_a);
+  m.def("refuse_graph_capture", &optim::refuse_graph_capture, "name"_a,
+        "Raises RuntimeError while a CUDA graph is being captured (an optimizer step cannot be recorded).");
+  // momentum_buffers: a list of Tensors or None (no buffer yet); the step writes the buffers it
+  // creates back into the list, for the caller to keep as state.
+  m.def("sgd_step", [](const std::string& name, const Tensors& params, const Tensors& grads, py::list momentum_buffers,
+                       double lr, double momentum, double dampening, double weight_decay, bool nesterov, bool maximize) {
+    Tensors buffers;
+    buffers.reserve(momentum_buffers.size());
+    for (auto b : momentum_buffers) buffers.push_back(b.is_none() ? Tensor() : b.cast<Tensor>());
+    optim::sgd_step(name, params, grads, buffers, {lr, momentum, dampening, weight_decay, nesterov, maximize});
+    for (size_t i = 0; i < buffers.size() && i < momentum_buffers.size(); ++i)
+      if (momentum_buffers[i].is_none()) momentum_buffers[i] = py::cast(buffers[i]);
+  }, "name"_a, "params"_a, "grads"_a, "momentum_buffers"_a, "lr"_a, "momentum"_a, "dampening"_a, "weight_decay"_a,
+     "nesterov"_a, "maximize"_a);
+  m.def("adam_step", [](const std::string& name, const Tensors& params, const Tensors& grads, const Tensors& exp_avgs,
+                        const Tensors& exp_avg_sqs, const Tensors& max_exp_avg_sqs, const Tensors& steps, double lr,
+                        double beta1, double beta2, double eps, double weight_decay, bool decoupled, bool amsgrad,
+                        bool maximize) {
+    optim::adam_step(name, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps,
+                     {lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize});
+  }, "name"_a, "params"_a, "grads"_a, "exp_avgs"_a, "exp_avg_sqs"_a, "max_exp_avg_sqs"_a, "steps"_a, "lr"_a,
+     "beta1"_a, "beta2"_a, "eps"_a, "weight_decay"_a, "decoupled"_a, "amsgrad"_a, "maximize"_a);
+  m.def("adagrad_step", [](const std::string& name, const Tensors& params, const Tensors& grads, const Tensors& sums,
+                           const Tensors& steps, double lr, double lr_decay, double weight_decay, double eps,
+                           bool maximize) {
+    optim::adagrad_step(name, params, grads, sums, steps, {lr, lr_decay, weight_decay, eps, maximize});
+  }, "name"_a, "params"_a, "grads"_a, "sums"_a, "steps"_a, "lr"_a, "lr_decay"_a, "weight_decay"_a, "eps"_a,
+     "maximize"_a);
+  m.def("adadelta_step", [](const std::string& name, const Tensors& params, const Tensors& grads,
+                            const Tensors& square_avgs, const Tensors& acc_deltas, const Tensors& steps, double lr,
+                            double rho, double eps, double weight_decay, bool maximize) {
+    optim::adadelta_step(name, params, grads, square_avgs, acc_deltas, steps, {lr, rho, eps, weight_decay, maximize});
+  }, "name"_a, "params"_a, "grads"_a, "square_avgs"_a, "acc_deltas"_a, "steps"_a, "lr"_a, "rho"_a, "eps"_a,
+     "weight_decay"_a, "maximize"_a);
+  m.def("rmsprop_step", [](const std::string& name, const Tensors& params, const Tensors& grads,
+                           const Tensors& square_avgs, const Tensors& momentum_buffers, const Tensors& grad_avgs,
+                           const Tensors& steps, double lr, double alpha, double eps, double weight_decay,
+                           double momentum, bool centered, bool maximize) {
+    optim::rmsprop_step(name, params, grads, square_avgs, momentum_buffers, grad_avgs, steps,
+                        {lr, alpha, eps, weight_decay, momentum, centered, maximize});
+  }, "name"_a, "params"_a, "grads"_a, "square_avgs"_a, "momentum_buffers"_a, "grad_avgs"_a, "steps"_a, "lr"_a,
+     "alpha"_a, "eps"_a, "weight_decay"_a, "momentum"_a, "centered"_a, "maximize"_a);
+  m.def("adamax_step", [](const std::string& name, const Tensors& params, const Tensors& grads, const Tensors& exp_avgs,
+                          const Tensors& exp_infs, const Tensors& steps, double lr, double beta1, double beta2,
+                          double eps, double weight_decay, bool maximize) {
+    optim::adamax_step(name, params, grads, exp_avgs, exp_infs, steps, {lr, beta1, beta2, eps, weight_decay, maximize});
+  }, "name"_a, "params"_a, "grads"_a, "exp_avgs"_a, "exp_infs"_a, "steps"_a, "lr"_a, "beta1"_a, "beta2"_a, "eps"_a,
+     "weight_decay"_a, "maximize"_a);
+  m.def("nadam_step", [](const std::string& name, const Tensors& params, const Tensors& grads, const Tensors& exp_avgs,
+                         const Tensors& exp_avg_sqs, const Tensors& mu_products, const Tensors& steps, double lr,
+                         double beta1, double beta2, double eps, double weight_decay, double momentum_decay,
+                         bool decoupled, bool maximize) {
+    optim::nadam_step(name, params, grads, exp_avgs, exp_avg_sqs, mu_products, steps,
+                      {lr, beta1, beta2, eps, weight_decay, momentum_decay, decoupled, maximize});
+  }, "name"_a, "params"_a, "grads"_a, "exp_avgs"_a, "exp_avg_sqs"_a, "mu_products"_a, "steps"_a, "lr"_a, "beta1"_a,
+     "beta2"_a, "eps"_a, "weight_decay"_a, "momentum_decay"_a, "decoupled"_a, "maximize"_a);
+  m.def("radam_step", [](const std::string& name, const Tensors& params, const Tensors& grads, const Tensors& exp_avgs,
+                         const Tensors& exp_avg_sqs, const Tensors& steps, double lr, double beta1, double beta2,
+                         double eps, double weight_decay, bool decoupled, bool maximize) {
+    optim::radam_step(name, params, grads, exp_avgs, exp_avg_sqs, steps,
+                      {lr, beta1, beta2, eps, weight_decay, decoupled, maximize});
+  }, "name"_a, "params"_a, "grads"_a, "exp_avgs"_a, "exp_avg_sqs"_a, "steps"_a, "lr"_a, "beta1"_a, "beta2"_a,
+     "eps"_a, "weight_decay"_a, "decoupled"_a, "maximize"_a);
 }
 
 }  // namespace dlcore::bindings

@@ -128,29 +128,55 @@ struct NonzeroShape {
 };
 
 // Fused optimizer steps update a list of parameter tensors in one call (one launch on CUDA, where
-// a small model's step is bound by launches). Each entry names one tensor and its state.
-struct SgdParam {
-  float* p;
+// a small model's step is bound by launches). Each entry names one tensor, its gradient and its
+// state tensors (which slot holds what is listed per rule in kernel_list.inc), all contiguous
+// float32 of n elements on the backend's device.
+constexpr int kMaxOptimizerState = 3;
+struct OptimizerTensor {
+  float* param;
   const float* grad;
-  float* momentum_buf;  // unused (may be null) without momentum
+  float* state[kMaxOptimizerState];  // unused slots may be null
   int64_t n;
-  bool first_step;      // torch seeds the momentum buffer with the gradient on the first step
+  int64_t step;       // this tensor's step count, from 1, already including this step
+  float mu_product;   // NAdam: the product of the momentum coefficients through this step
+  bool first_step;    // SGD: torch seeds the momentum buffer with the gradient on the first step
 };
+
+// Hyperparameters as torch.optim holds them: Python floats (double). The kernels derive their float
+// constants from these exactly where torch turns a Python scalar into a float32 operand, and
+// compute torch's step-dependent Python-float scalars (bias corrections, ...) in double.
 struct SgdHyper {
-  float lr, momentum, dampening, weight_decay;
-  bool nesterov;
-};
-struct AdamParam {
-  float* p;
-  const float* grad;
-  float* exp_avg;
-  float* exp_avg_sq;
-  int64_t n;
-  int64_t step;  // this tensor's step count, from 1
+  double lr, momentum, dampening, weight_decay;
+  bool nesterov, maximize;
 };
 struct AdamHyper {
-  float lr, beta1, beta2, eps, weight_decay;
-  bool decoupled;  // AdamW
+  double lr, beta1, beta2, eps, weight_decay;
+  bool decoupled;  // AdamW: the parameter is scaled by 1 - lr * weight_decay instead of L2 on the gradient
+  bool amsgrad, maximize;
+};
+struct AdagradHyper {
+  double lr, lr_decay, weight_decay, eps;
+  bool maximize;
+};
+struct AdadeltaHyper {
+  double lr, rho, eps, weight_decay;
+  bool maximize;
+};
+struct RmspropHyper {
+  double lr, alpha, eps, weight_decay, momentum;
+  bool centered, maximize;
+};
+struct AdamaxHyper {
+  double lr, beta1, beta2, eps, weight_decay;
+  bool maximize;
+};
+struct NadamHyper {
+  double lr, beta1, beta2, eps, weight_decay, momentum_decay;
+  bool decoupled, maximize;
+};
+struct RadamHyper {
+  double lr, beta1, beta2, eps, weight_decay;
+  bool decoupled, maximize;
 };
 
 namespace kernels::cpu {

@@ -7,8 +7,8 @@ changed by hand carries on from the new value) -- while ``step(epoch)`` (depreca
 ``SequentialLR``'s milestones use the closed form from ``base_lrs`` where torch has one. Writing the
 same arithmetic in the same order gives the same doubles as torch, step after step.
 
-A scheduler drives any object with torch's ``param_groups`` (a list of mappings): dlcore's SGD,
-Adam and AdamW, whose groups write through to the C++ update, or a torch optimizer. Per-group
+A scheduler drives any object with torch's ``param_groups`` (a list of mappings): dlcore's
+optimizers, whose steps read each group's options afresh, or a torch optimizer. Per-group
 arguments (lists of ``max_lr``, ``min_lr``, lambdas, ...) follow the groups one for one.
 
 ``state_dict()`` holds what torch's holds for the same scheduler (the same keys and values, so the
@@ -57,7 +57,7 @@ def _group_values(optimizer: Any, key: str) -> list[Any]:
 
 def _momentum_key(owner: str, optimizer: Any) -> str:
     """Which hyperparameter momentum cycling drives: Adam's ``betas`` (beta1) or SGD's ``momentum``."""
-    # torch asks optimizer.defaults; dlcore's optimizers have no defaults, but their group holds the same keys.
+    # torch asks optimizer.defaults; an optimizer without defaults is judged by its first group's keys.
     options = getattr(optimizer, "defaults", None)
     if not isinstance(options, dict):
         options = optimizer.param_groups[0] if optimizer.param_groups else {}
