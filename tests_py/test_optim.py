@@ -106,7 +106,9 @@ CASES = [
 
 def case_id(case) -> str:
     name, options, second = case
-    return name + "-" + ",".join(f"{k}={v}" for k, v in options.items()) + "|" + ",".join(f"{k}={v}" for k, v in second.items())
+    def text(d: dict) -> str:
+        return ",".join(f"{k}={v}" for k, v in d.items())
+    return f"{name}-{text(options)}|{text(second)}"
 
 
 def make_pair(twins: Twins, name: str, options: dict, second: dict):
@@ -163,7 +165,8 @@ def test_defaults_and_groups_hold_torch_keys_and_values():
         assert d_opt.defaults == t_opt.defaults and list(d_opt.defaults) == list(t_opt.defaults), name
         d_group, t_group = d_opt.param_groups[0], t_opt.param_groups[0]
         assert list(d_group) == list(t_group), name
-        assert {k: v for k, v in d_group.items() if k != "params"} == {k: v for k, v in t_group.items() if k != "params"}
+        assert ({k: v for k, v in d_group.items() if k != "params"}
+                == {k: v for k, v in t_group.items() if k != "params"}), name
         assert all(a is b for a, b in zip(d_group["params"], twins.d))
 
 
@@ -228,10 +231,12 @@ def test_one_cycle_schedule_of_lr_and_momentum_matches_torch(name, key):
     twins.assert_close()
 
 
-@pytest.mark.parametrize("name, options", [("SGD", dict(lr=0.05, momentum=0.9)), ("Adam", dict(lr=0.01, amsgrad=True)),
-                                           ("Adagrad", dict(lr=0.05)), ("RMSprop", dict(lr=0.01, centered=True, momentum=0.5)),
-                                           ("NAdam", dict(lr=0.01)), ("RAdam", dict(lr=0.01)),
-                                           ("Adadelta", dict()), ("Adamax", dict())])
+ROUND_TRIP_CASES = [("SGD", dict(lr=0.05, momentum=0.9)), ("Adam", dict(lr=0.01, amsgrad=True)),
+                    ("Adagrad", dict(lr=0.05)), ("RMSprop", dict(lr=0.01, centered=True, momentum=0.5)),
+                    ("NAdam", dict(lr=0.01)), ("RAdam", dict(lr=0.01)), ("Adadelta", dict()), ("Adamax", dict())]
+
+
+@pytest.mark.parametrize("name, options", ROUND_TRIP_CASES)
 def test_state_dict_round_trip_mid_run_resumes_identically(tmp_path, name, options):
     straight = Twins()
     d_opt = getattr(dl.optim, name)(straight.groups("d", {"lr": 0.02}), **options)
@@ -295,10 +300,10 @@ def test_load_state_dict_is_all_or_nothing():
 
     cases = [
         (lambda s: s["param_groups"][1].update(lr=-1.0), ValueError, r"param_groups\[1\]: Invalid learning rate: -1.0"),
-        (lambda s: s["param_groups"][0].update(betas=(1.0, 0.9)), ValueError, r"Invalid beta parameter at index 0: 1.0"),
-        (lambda s: s["state"][2].update(step=dl.tensor(-3.0)), ValueError, r"state '2.step' is -3.0; a step count must be"),
+        (lambda s: s["param_groups"][0].update(betas=(1.0, 0.9)), ValueError, r"beta parameter at index 0: 1.0"),
+        (lambda s: s["state"][2].update(step=dl.tensor(-3.0)), ValueError, r"state '2.step' is -3.0; a step count"),
         (lambda s: s["state"][0].update(exp_avg=dl.zeros(5, 6)), ValueError, r"state '0.exp_avg' is float32\[5, 6\]"),
-        (lambda s: s["state"][0].update(momentum_buffer=dl.zeros(6, 5)), ValueError, r"state '0.momentum_buffer': unknown"),
+        (lambda s: s["state"][0].update(momentum_buffer=dl.zeros(6, 5)), ValueError, r"'0.momentum_buffer': unknown"),
         (lambda s: s["state"].update({7: {}}), ValueError, r"state for parameter 7"),
         (lambda s: s["state"][0].pop("exp_avg_sq"), ValueError, r"the state of parameter 0 lacks \['exp_avg_sq'\]"),
         (lambda s: s["param_groups"].pop(), ValueError, r"different number of parameter groups"),

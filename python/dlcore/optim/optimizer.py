@@ -235,8 +235,8 @@ class Optimizer:
         if isinstance(params, Tensor):
             params = [params]
         elif isinstance(params, (set, frozenset)):
-            raise TypeError(f"{self._name()}: optimizer parameters need to be organized in ordered collections, but the "
-                            "ordering of tensors in sets will change between runs. Please use a list instead.")
+            raise TypeError(f"{self._name()}: optimizer parameters need to be organized in ordered collections, "
+                            "but the ordering of tensors in sets will change between runs. Please use a list instead.")
         else:
             params = list(params)
         names = [p[0] for p in params if isinstance(p, tuple)]
@@ -363,9 +363,10 @@ class Optimizer:
             raise ValueError(f"{name}: loaded state dict has a different number of parameter groups "
                              f"({len(saved_groups)}, this optimizer has {len(self.param_groups)})")
         if any(len(saved["params"]) != len(group["params"]) for saved, group in zip(saved_groups, self.param_groups)):
+            saved_sizes = [len(g["params"]) for g in saved_groups]
+            sizes = [len(g["params"]) for g in self.param_groups]
             raise ValueError(f"{name}: loaded state dict contains a parameter group that doesn't match the size of "
-                             f"optimizer's group ({[len(g['params']) for g in saved_groups]} parameters per group, this "
-                             f"optimizer has {[len(g['params']) for g in self.param_groups]})")
+                             f"optimizer's group ({saved_sizes} parameters per group, this optimizer has {sizes})")
 
         new_groups = []
         for index, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
@@ -423,7 +424,8 @@ class Optimizer:
                 raise ValueError(f"{where} is {number!r}; a step count must be a non-negative integer below 2^24")
             return _C.tensor(number)  # a float32 CPU scalar, as torch keeps it
         if key not in self._tensor_state:
-            raise ValueError(f"{where}: unknown state for {self._name()} (it keeps {list(self._scalar_state + self._tensor_state)})")
+            known = [*self._scalar_state, *self._tensor_state]
+            raise ValueError(f"{where}: unknown state for {self._name()} (it keeps {known})")
         if value is None and key in self._optional_none_state:
             return None
         if not isinstance(value, Tensor):
