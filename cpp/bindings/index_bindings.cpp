@@ -48,7 +48,7 @@ IndexItem parse_item(const py::handle& item) {
       throw py::error_already_set();
     return IndexItem::index(t);
   }
-  if (py::isinstance<py::list>(item) || py::isinstance<py::array>(item)) {
+  if (py::isinstance<py::list>(item) || py::isinstance<py::tuple>(item) || py::isinstance<py::array>(item)) {
     if (py::isinstance<py::list>(item) && py::len(item) == 0) return IndexItem::index(Tensor::empty({0}, DType::Int64));
     return IndexItem::index(tensor_from_python(item, "__getitem__"));
   }
