@@ -160,7 +160,7 @@ def test_getitem_and_gathers_match_torch(fn, shape, device):
 
 def test_legacy_list_of_sequences_is_a_tuple_with_a_warning():
     x, tx = pair(random_array((3, 4)))
-    for key in ([[0, 1], [1, 0]], [0, slice(None)], [dl.tensor([1]), 0]):
+    for key in ([[0, 1], [1, 0]], [0, slice(None)], [dl.tensor([1]), 0], [(0, 2), 1]):
         torch_key = [torch.tensor(k.numpy()) if isinstance(k, dl.Tensor) else k for k in key]
         with pytest.warns(UserWarning, match="non-tuple sequence"):
             got = x[key]
@@ -430,6 +430,23 @@ def test_cpu_indices_index_device_tensors(device):
     assert_same(x, tx)
     assert_same(x.gather(0, dl.tensor([[1, 2, 3]])), tx.gather(0, torch.tensor([[1, 2, 3]])))
     assert x[rows].device == x.device
+
+
+def test_device_index_tensors_wrap_and_check_bounds(device):
+    """Index tensors on x's device: negative positions wrap and bounds are checked there too."""
+    x, tx = pair(random_array((4, 3), seed=31), device=device)
+    rows = [-1, 0, -4]
+    assert_same(x[dl.tensor(rows, device=device)], tx[torch.tensor(rows)])
+    assert_same(x[:, dl.tensor([-3, 2], dtype=dl.int32, device=device)], tx[:, torch.tensor([-3, 2], dtype=torch.int32)])
+    x[dl.tensor([-2], device=device)] = 9.0
+    tx[torch.tensor([-2])] = 9.0
+    assert_same(x, tx)
+    with pytest.raises(IndexError, match="index 4 is out of bounds for dimension 0 with size 4"):
+        x[dl.tensor([0, 4], device=device)]
+    with pytest.raises(IndexError, match="index -5 is out of bounds for dimension 0 with size 4"):
+        x[dl.tensor([-5, 1], device=device)]
+    with pytest.raises(RuntimeError, match="index 3 is out of bounds for dimension 1 with size 3"):
+        x.gather(1, dl.tensor([[3]], device=device))
 
 
 def test_device_index_on_a_cpu_tensor_is_refused(device):

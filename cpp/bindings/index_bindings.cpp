@@ -48,7 +48,7 @@ IndexItem parse_item(const py::handle& item) {
       throw py::error_already_set();
     return IndexItem::index(t);
   }
-  if (py::isinstance<py::list>(item) || py::isinstance<py::array>(item)) {
+  if (py::isinstance<py::list>(item) || py::isinstance<py::tuple>(item) || py::isinstance<py::array>(item)) {
     if (py::isinstance<py::list>(item) && py::len(item) == 0) return IndexItem::index(Tensor::empty({0}, DType::Int64));
     return IndexItem::index(tensor_from_python(item, "__getitem__"));
   }
@@ -80,6 +80,11 @@ std::vector<IndexItem> parse_key(const py::object& key) {
 // numbers and sequences converted by numpy to the destination's dtype where numpy knows it.
 Tensor value_for(const Tensor& dst, const py::object& value) {
   if (py::isinstance<Tensor>(value)) return value.cast<Tensor>();
+  if (py::isinstance<py::bool_>(value) || py::isinstance<py::int_>(value) || py::isinstance<py::float_>(value)) {
+    // A number becomes a 0-d tensor of dst's dtype on its device directly (x[i] = 0 in a loop stays cheap).
+    const Tensor number = tensor_operand(value, "__setitem__");
+    return Tensor::full({}, number.item(), dst.dtype(), dst.device());
+  }
   py::object converted = value;
   try {
     converted = py::module_::import("numpy").attr("asarray")(value, "dtype"_a = dtype_name(dst.dtype()));

@@ -5,6 +5,7 @@
 // columns); the positions broadcast together and, times the view's strides, sum to the offsets of
 // one gather (x[key]) or scatter (x[key] = v) kernel. Backward: a scatter-add of the gradient into
 // zeros (x[key]), and for writes, the gradient with the written region zeroed plus a gather of it.
+#include <algorithm>
 #include <limits>
 
 #include "index_util.h"
@@ -314,6 +315,14 @@ bool is_full_mask_key(const Tensor& x, const std::vector<IndexItem>& key) {
   return mask.defined() && is_mask_dtype(mask.dtype()) && mask.shape() == x.shape();
 }
 
+// A key of one bool mask over x's leading dims (x[mask] with mask.shape == x.shape[:k]).
+bool is_leading_bool_mask_key(const Tensor& x, const std::vector<IndexItem>& key) {
+  if (key.size() != 1 || key[0].kind != IndexItem::Kind::Tensor) return false;
+  const Tensor& mask = key[0].tensor;
+  if (!mask.defined() || mask.dtype() != DType::Bool || mask.dim() == 0 || mask.dim() > x.dim()) return false;
+  return std::equal(mask.shape().begin(), mask.shape().end(), x.shape().begin());
+}
+
 std::vector<IndexItem> flat_mask_key(const std::vector<IndexItem>& key) {
   return {IndexItem::index(reshape(key[0].tensor, {-1}))};
 }
@@ -325,6 +334,13 @@ Tensor put(const Tensor& x, const std::vector<IndexItem>& key, const Tensor& val
   check_defined(x, op, "input");
   check_defined(values_in, op, "values");
   const bool records = GradMode::is_enabled() && (x.requires_grad() || values_in.requires_grad());
+  if (in_place && !accumulate && cast && values_in.numel() == 1 && is_leading_bool_mask_key(x, key)) {
+    // x[mask] = number: torch's masked_fill_, one pass over x and no nonzero().
+    Shape shape = key[0].tensor.shape();
+    shape.resize(x.dim(), 1);
+    masked_fill_(x, reshape(key[0].tensor, shape), reshape(values_in, {}));
+    return x;
+  }
   if (in_place && !records && is_full_mask_key(x, key)) {  // (with autograd the flat view would take x's history)
     put(reshape(x, {-1}), flat_mask_key(key), values_in, accumulate, cast, true, op);
     return x;
