@@ -22,8 +22,6 @@ constexpr int kMaxDevices = 64;
 // created on first use, after ensure_usable() has confirmed this build can run on the device.
 cudaStream_t stream();
 
-int multiprocessor_count();  // of the current device
-
 // Codes kernels store in the device error flag; runtime.cu maps each to its message.
 enum DeviceErrorCode : int {
   kNoDeviceError = 0,

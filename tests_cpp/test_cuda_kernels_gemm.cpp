@@ -74,9 +74,11 @@ TEST(CudaKernelsGemm, PaddedAndMisalignedLeadingDimensions) {
 TEST(CudaKernelsGemm, LargeTilesAndSplitK) {
   if (!dlcore::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
   uint32_t seed = 300;
-  // 1536 x 1536 outputs give enough 128 x 128 tiles for the large-tile kernel on any GPU here.
-  check_gemm({false, false, 1536, 1536, 40, 1.0f, 0.0f, 0}, seed++);
-  check_gemm({true, true, 1537, 1535, 19, 0.5f, 2.0f, 0}, seed++);
+  // The large-tile kernel runs once there is a 128 x 128 tile per multiprocessor: a side of 128 x
+  // ceil(sqrt(SMs)) (1536 on an H100/H200, 384 on the emulator's 8) and a ragged one just past it.
+  const int64_t side = 128 * static_cast<int64_t>(std::ceil(std::sqrt(cuda::multiprocessor_count())));
+  check_gemm({false, false, side, side, 40, 1.0f, 0.0f, 0}, seed++);
+  check_gemm({true, true, side + 1, side - 1, 19, 0.5f, 2.0f, 0}, seed++);
   // Few outputs, long K: the reduction is split over blocks and summed by a second kernel.
   for (bool ta : {false, true})
     for (bool tb : {false, true}) {

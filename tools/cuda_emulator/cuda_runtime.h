@@ -3,10 +3,13 @@
 // machines without a GPU: `cmake -DDLCORE_CUDA=EMULATED` translates cuda/*.cu with
 // translate_launches.py and compiles them as C++20 with this header force-included.
 //
-// Model: a launch runs its blocks one after another; each block runs as blockDim OS threads from a
-// pool, __syncthreads is a std::barrier and warp shuffles exchange through a per-warp barrier, so
-// shared-memory tiling, reductions and missing barriers behave as on a GPU (a race shows up as a
-// wrong result or a hang). cudaMalloc poisons memory with 0xFF so reads of unwritten memory give
+// Model: a launch runs its blocks one after another on the launching host thread (launches from
+// several host threads take turns); each block runs as blockDim fibers that switch only where a GPU
+// thread would wait, at __syncthreads and at the exchange points of warp shuffles, so shared-memory
+// tiling and reductions behave as on a GPU. Blocks alternate the order their threads run in
+// (ascending, then descending), so a read of shared memory that lacks its barrier sees unwritten
+// data in one of the two orders; threads waiting at different barriers (a divergent __syncthreads)
+// abort the process with a message naming the block, where a GPU would hang. cudaMalloc poisons memory with 0xFF so reads of unwritten memory give
 // NaNs. DLCORE_EMULATED_SMS sets the reported multiprocessor count (default 132, an H100), which
 // grid-stride kernels and split-K size their grids by. Graph capture records launches, copies and
 // memsets queued on the captured stream and replays them.
@@ -24,7 +27,6 @@
 #pragma once
 #include <algorithm>
 #include <atomic>
-#include <barrier>
 #include <cmath>
 #include <condition_variable>
 #include <cstdint>
@@ -65,15 +67,16 @@ inline float __int_as_float(int i) { float f; std::memcpy(&f, &i, 4); return f; 
 
 namespace emu {
 struct Warp {
-  std::unique_ptr<std::barrier<>> barrier;
-  alignas(8) unsigned char slots[32][8];
+  alignas(8) unsigned char slots[32][8];  // one value per lane, exchanged at a shuffle
 };
 struct ThreadState {
   dim3 thread_idx, block_idx, block_dim, grid_dim;
-  std::barrier<>* block_barrier = nullptr;
+  int lane = 0;  // linear thread index % 32
   Warp* warp = nullptr;
 };
 ThreadState& tls();
+void sync_block();  // __syncthreads: waits until every live thread of the block has arrived
+void sync_warp();   // a shuffle's exchange point: waits for the live threads of this thread's warp
 void run_grid(dim3 grid, dim3 block, const std::function<void()>& body);
 void set_last_error(int e);
 }  // namespace emu
@@ -83,18 +86,18 @@ void set_last_error(int e);
 #define blockDim (::emu::tls().block_dim)
 #define gridDim (::emu::tls().grid_dim)
 
-inline void __syncthreads() { emu::tls().block_barrier->arrive_and_wait(); }
+inline void __syncthreads() { emu::sync_block(); }
 
 template <class T>
 T __shfl_xor_sync(unsigned, T value, int offset) {
   static_assert(sizeof(T) <= 8);
   emu::Warp& w = *emu::tls().warp;
-  const int lane = threadIdx.x % 32;
+  const int lane = emu::tls().lane;
   std::memcpy(w.slots[lane], &value, sizeof(T));
-  w.barrier->arrive_and_wait();
+  emu::sync_warp();
   T out;
   std::memcpy(&out, w.slots[lane ^ offset], sizeof(T));
-  w.barrier->arrive_and_wait();
+  emu::sync_warp();
   return out;
 }
 

@@ -1,6 +1,9 @@
-// The host side of the CUDA emulator (see cuda_runtime.h): the block thread pool, devices, device
+// The host side of the CUDA emulator (see cuda_runtime.h): blocks run as fibers, devices, device
 // memory bookkeeping, streams and events, copies, and graph capture/replay.
 #include "cuda_runtime.h"
+#include <sys/mman.h>
+#include <ucontext.h>
+
 #include <cstdio>
 #include <map>
 
@@ -35,80 +38,149 @@ int device_of(const void* p) {
   return byte < it->first + std::max<size_t>(it->second.size, 1) ? it->second.device : -1;
 }
 
-ThreadState& tls() {
-  thread_local ThreadState state;
-  return state;
-}
-void set_last_error(int e) { last_error = e; }
-
 namespace {
-struct Pool {
-  std::vector<std::thread> workers;
-  std::mutex m;
-  std::condition_variable cv, done_cv;
-  long generation = 0;
-  int active = 0, remaining = 0;
-  const std::function<void(int)>* job = nullptr;
-  Pool() {
-    for (int t = 0; t < 1024; ++t)
-      workers.emplace_back([this, t] {
-        long seen = 0;
-        for (;;) {
-          const std::function<void(int)>* j;
-          {
-            std::unique_lock<std::mutex> lock(m);
-            cv.wait(lock, [&] { return generation != seen; });
-            seen = generation;
-            if (t >= active) continue;
-            j = job;
-          }
-          (*j)(t);
-          std::lock_guard<std::mutex> lock(m);
-          if (--remaining == 0) done_cv.notify_one();
-        }
-      });
-    for (auto& w : workers) w.detach();
-  }
-  void run(int threads, const std::function<void(int)>& f) {
-    std::unique_lock<std::mutex> lock(m);
-    job = &f;
-    active = threads;
-    remaining = threads;
-    ++generation;
-    cv.notify_all();
-    done_cv.wait(lock, [&] { return remaining == 0; });
+// ---- blocks as fibers ---------------------------------------------------------------------------
+// A block's threads are ucontext fibers on the launching host thread: each runs until it finishes or
+// waits at a barrier, then the scheduler runs the next; once every live thread waits, the barrier
+// they wait at opens. No OS threads, no locks, and the same interleaving every run.
+constexpr int kMaxBlockThreads = 1024;
+constexpr size_t kFiberStackBytes = 256 * 1024;  // kernels keep register tiles and loop state here
+constexpr size_t kGuardBytes = 4096;             // below each stack: an overflow faults, not corrupts
+
+enum class Wait : unsigned char { None, Block, Warp, Done };
+
+struct Fiber {
+  ucontext_t context;
+  void* mapping = nullptr;  // guard page + stack, mapped on first use and kept for later blocks
+  ThreadState state;
+  Wait wait = Wait::None;
+};
+
+struct BlockRunner {
+  Fiber fibers[kMaxBlockThreads];
+  Warp warps[kMaxBlockThreads / 32];
+  ucontext_t scheduler;
+  int running = -1;
+  const std::function<void()>* body = nullptr;
+  ~BlockRunner() {
+    for (Fiber& f : fibers)
+      if (f.mapping) munmap(f.mapping, kGuardBytes + kFiberStackBytes);
   }
 };
-Pool& pool() {
-  static Pool* p = new Pool();
-  return *p;
+
+thread_local ThreadState host_state;  // what threadIdx & co. read outside kernels
+thread_local ThreadState* current_state = &host_state;
+thread_local std::unique_ptr<BlockRunner> runner;
+std::mutex launch_mutex;  // __shared__ arrays are statics: one grid runs at a time
+
+[[noreturn]] void fatal(const char* what, const dim3& block) {
+  std::fprintf(stderr, "CUDA emulator: %s in block (%u, %u, %u)\n", what, block.x, block.y, block.z);
+  std::abort();
+}
+
+void fiber_main() {
+  BlockRunner& r = *runner;
+  (*r.body)();
+  r.fibers[r.running].wait = Wait::Done;  // returning resumes the scheduler (uc_link)
+}
+
+void wait_at(Wait barrier) {
+  BlockRunner& r = *runner;
+  Fiber& f = r.fibers[r.running];
+  f.wait = barrier;
+  swapcontext(&f.context, &r.scheduler);
+}
+
+void prepare_fiber(BlockRunner& r, int t, const dim3& block, const dim3& block_idx, const dim3& grid) {
+  Fiber& f = r.fibers[t];
+  if (!f.mapping) {
+    f.mapping = mmap(nullptr, kGuardBytes + kFiberStackBytes, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (f.mapping == MAP_FAILED) {
+      f.mapping = nullptr;
+      fatal("cannot map a thread's stack", block_idx);
+    }
+    mprotect(f.mapping, kGuardBytes, PROT_NONE);
+  }
+  f.state.thread_idx = dim3(t % block.x, (t / block.x) % block.y, t / (block.x * block.y));
+  f.state.block_idx = block_idx;
+  f.state.block_dim = block;
+  f.state.grid_dim = grid;
+  f.state.lane = t % 32;
+  f.state.warp = &r.warps[t / 32];
+  f.wait = Wait::None;
+  getcontext(&f.context);
+  f.context.uc_stack.ss_sp = static_cast<char*>(f.mapping) + kGuardBytes;
+  f.context.uc_stack.ss_size = kFiberStackBytes;
+  f.context.uc_link = &r.scheduler;
+  makecontext(&f.context, fiber_main, 0);
+}
+
+// Opens the barriers that every live thread they concern has reached: a warp's exchange point
+// once its live lanes wait there, __syncthreads once the whole block does.
+bool open_barriers(BlockRunner& r, int threads) {
+  bool opened = false;
+  bool all_at_block = true;
+  for (int w = 0; w * 32 < threads; ++w) {
+    const int end = std::min(threads, 32 * (w + 1));
+    int live = 0, at_warp = 0;
+    for (int t = 32 * w; t < end; ++t) {
+      live += r.fibers[t].wait != Wait::Done;
+      at_warp += r.fibers[t].wait == Wait::Warp;
+      all_at_block = all_at_block && (r.fibers[t].wait == Wait::Done || r.fibers[t].wait == Wait::Block);
+    }
+    if (live > 0 && at_warp == live) {
+      for (int t = 32 * w; t < end; ++t) r.fibers[t].wait = Wait::None;
+      opened = true;
+    }
+  }
+  if (!opened && all_at_block) {
+    for (int t = 0; t < threads; ++t)
+      if (r.fibers[t].wait == Wait::Block) r.fibers[t].wait = Wait::None;
+    opened = true;
+  }
+  return opened;
+}
+
+void run_block(BlockRunner& r, int threads, const dim3& block, const dim3& block_idx, const dim3& grid,
+               bool descending) {
+  for (int t = 0; t < threads; ++t) prepare_fiber(r, t, block, block_idx, grid);
+  int live = threads;
+  while (live > 0) {
+    for (int i = 0; i < threads; ++i) {
+      const int t = descending ? threads - 1 - i : i;
+      Fiber& f = r.fibers[t];
+      if (f.wait != Wait::None) continue;
+      r.running = t;
+      current_state = &f.state;
+      swapcontext(&r.scheduler, &f.context);
+      live -= f.wait == Wait::Done;
+    }
+    current_state = &host_state;
+    if (live > 0 && !open_barriers(r, threads))
+      fatal("threads wait at different barriers (a __syncthreads or shuffle not reached by all)", block_idx);
+  }
 }
 }  // namespace
 
+ThreadState& tls() { return *current_state; }
+void sync_block() { wait_at(Wait::Block); }
+void sync_warp() { wait_at(Wait::Warp); }
+void set_last_error(int e) { last_error = e; }
+
 void run_grid(dim3 grid, dim3 block, const std::function<void()>& body) {
-  const int threads = block.x * block.y * block.z;
-  const int warps = (threads + 31) / 32;
+  const int threads = static_cast<int>(block.x * block.y * block.z);
+  if (threads > kMaxBlockThreads) fatal("more than 1024 threads", dim3(0, 0, 0));
+  std::lock_guard<std::mutex> lock(launch_mutex);
+  if (!runner) runner = std::make_unique<BlockRunner>();
+  BlockRunner& r = *runner;
+  r.body = &body;
+  uint64_t linear = 0;
   for (unsigned bz = 0; bz < grid.z; ++bz)
     for (unsigned by = 0; by < grid.y; ++by)
-      for (unsigned bx = 0; bx < grid.x; ++bx) {
-        std::barrier<> block_barrier(threads);
-        std::vector<Warp> warp_state(warps);
-        for (int w = 0; w < warps; ++w)
-          warp_state[w].barrier = std::make_unique<std::barrier<>>(std::min(32, threads - 32 * w));
-        const std::function<void(int)> f = [&](int t) {
-          ThreadState& s = tls();
-          s.thread_idx = dim3(t % block.x, (t / block.x) % block.y, t / (block.x * block.y));
-          s.block_idx = dim3(bx, by, bz);
-          s.block_dim = block;
-          s.grid_dim = grid;
-          s.block_barrier = &block_barrier;
-          s.warp = &warp_state[t / 32];
-          body();
-          s.warp->barrier->arrive_and_drop();
-          block_barrier.arrive_and_drop();
-        };
-        pool().run(threads, f);
-      }
+      for (unsigned bx = 0; bx < grid.x; ++bx)
+        run_block(r, threads, block, dim3(bx, by, bz), grid, (linear++ % 2) == 1);
+  r.body = nullptr;
 }
 }  // namespace emu
 

@@ -27,6 +27,7 @@ void ensure_usable();
 int current_device();         // this thread's current device (0 until set)
 std::string device_name(int device = -1);                // "NVIDIA H100 80GB HBM3"; -1: the current device
 std::pair<int, int> device_capability(int device = -1);  // (major, minor) compute capability
+int multiprocessor_count();  // of the current device: kernels size their grids by it, tests their shapes
 void set_device(int index);   // RuntimeError naming the index and the device count when out of range
 // Makes `index` the current device for its scope and restores the previous one; -1 keeps the
 // current device (a Device parsed from "cuda" without an index).

@@ -18,6 +18,7 @@ void ensure_usable() { throw_no_cuda("ensure_usable"); }
 int current_device() { return 0; }
 std::string device_name(int) { throw_no_cuda("get_device_name"); }
 std::pair<int, int> device_capability(int) { throw_no_cuda("get_device_capability"); }
+int multiprocessor_count() { throw_no_cuda("multiprocessor_count"); }
 void set_device(int) { throw_no_cuda("set_device"); }
 DeviceGuard::DeviceGuard(int index) {
   if (index >= 0) throw_no_cuda("device guard");
