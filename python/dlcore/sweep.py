@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import statistics
 import sys
 import time
@@ -161,13 +162,18 @@ def measure(args: argparse.Namespace, device: str, batch_size: int, train_set: A
             "per_class_accuracy": per_class_accuracy(model, test_loader, test_set.classes)}
 
 
+def _load(averages: Sequence[float]) -> str:
+    return "/".join(f"{value:.1f}" for value in averages)
+
+
 def markdown_table(result: dict[str, Any]) -> str:
     c = result["config"]
     lines = [f"# dlcore batch-size sweep: {c['model']} on {c['dataset']}", "",
              f"Budget {c['budget']} training images per row, SGD lr {c['lr']} momentum {c['momentum']}, seed {c['seed']}, "
              f"threads {c['threads']}; step time = median of the steps after {c['warmup_steps']} warm-up steps, "
              f"device synchronised after each step. Machine: {result['machine']['cpu_model']}, "
-             f"{result['machine']['date']}.", "",
+             f"{result['machine']['date']}, load average (1, 5, 15 min) {_load(c['load_average_at_start'])} at the start "
+             f"and {_load(result['machine']['load_average_1_5_15'])} at the end.", "",
              "| device | batch | steps | median step ms | images/s | epoch s (extrapolated from the median step) "
              "| test acc % after budget | test loss |",
              "|---|---|---|---|---|---|---|---|"]
@@ -198,6 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     print(f"dlcore sweep: {args.model}, batch sizes {args.batch_sizes}, devices {devices}, "
           f"budget {args.budget} images; writing {out}/{SWEEP_JSON}, {SWEEP_MD}, {SWEEP_PNG}")
+    load_at_start = list(os.getloadavg())  # other jobs on the machine skew step times: record how busy it was
     rows = []
     for device in devices:
         for batch_size in args.batch_sizes:
@@ -209,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = {"model": args.model, "dataset": MODEL_DATASETS[args.model], "batch_sizes": args.batch_sizes,
               "devices": devices, "budget": args.budget, "warmup_steps": args.warmup_steps, "lr": args.lr,
               "momentum": args.momentum, "optimizer": "sgd", "schedule": "none", "seed": args.seed,
-              "limit": args.limit, "threads": dl.get_num_threads(), "test_batch_size": args.test_batch_size,
+              "limit": args.limit, "threads": dl.get_num_threads(), "load_average_at_start": load_at_start, "test_batch_size": args.test_batch_size,
               "data": str(root), "command": ["python", "-m", "dlcore.sweep", *(sys.argv[1:] if argv is None else argv)]}
     result = {"tool": "sweep", "framework": f"dlcore {dl.__version__}", "config": config,
               "machine": machine_info(), "rows": rows}

@@ -2,6 +2,7 @@
 comparison states its direction and size as measured), and the list of what was not measured."""
 from __future__ import annotations
 
+import math
 import statistics
 
 from .analysis import faster_phrase, over_fitting, summarise
@@ -24,6 +25,7 @@ def speed(sources: list[Source]) -> list[str]:
                          f"final test accuracy {d.final_test_accuracy:.2f}% vs {t.final_test_accuracy:.2f}% "
                          f"({d.final_test_accuracy - t.final_test_accuracy:+.2f} points); peak memory "
                          f"{d.peak_memory_mib:.0f} vs {t.peak_memory_mib:.0f} MiB.")
+    torch_hardware = next((s.data["hardware"] for s in sources if "hardware" in s.data), None)
     for dataset in (MNIST, CIFAR):
         series = training_series(sources, dataset)
         ours = [(label, r) for label, f, _, r in series if f == "dlcore" and "same session" not in label]
@@ -31,9 +33,17 @@ def speed(sources: list[Source]) -> list[str]:
         for (a, ra) in ours:
             for (b, rb) in theirs[:1]:
                 sa, sb = summarise(ra), summarise(rb)
-                lines.append(f"Separate sessions on {dataset} ({a} against {b}, machine load not controlled across "
-                             f"them): {faster_phrase(a, sa.median_seconds, b, sb.median_seconds)} per median epoch.")
+                lines.append(f"Separate sessions on {dataset} ({a} against {b}; {recorded_where(torch_hardware)}, the dlcore "
+                             f"run records no hardware, so machine and load may differ): "
+                             f"{faster_phrase(a, sa.median_seconds, b, sb.median_seconds)} per median epoch.")
     return lines
+
+
+def recorded_where(hardware: dict | None) -> str:
+    """Where the PyTorch numbers were measured, as they recorded it."""
+    if not hardware:
+        return "PyTorch's result records no hardware"
+    return f"PyTorch's result was recorded on {hardware.get('cpu_model')} on {str(hardware.get('date'))[:10]}"
 
 
 def over_fitting_lines(sources: list[Source]) -> list[str]:
@@ -46,7 +56,8 @@ def over_fitting_lines(sources: list[Source]) -> list[str]:
             text = f"{dataset}: {len(fits)} of {len(judged)} runs with 3 or more epochs over-fit"
             if fits:
                 label, first = min(fits, key=lambda x: x[1].onset_epoch)
-                text += f"; the earliest is {label}, from epoch {first.onset_epoch}"
+                text += (f"; the earliest is {label}, from epoch {first.onset_epoch}, its test loss ending "
+                         f"{100 * (first.last_test_loss / first.best_test_loss - 1):.1f}% above its minimum")
             lines.append(text + ".")
     for s in of_kind(sources, Kind.TORCH_CIFAR):
         gaps = {r["name"]: r["epochs"][-1]["train_accuracy"] - r["epochs"][-1]["test_accuracy"]
@@ -72,10 +83,14 @@ def parallel_lines(sources: list[Source]) -> list[str]:
             text = (f"Parallel training of {model}: the best mode, {best['mode']}, runs at {best['speedup_vs_single']:.2f}x "
                     f"the single-device speed, the worst, {worst['mode']}, at {worst['speedup_vs_single']:.2f}x")
             if all(r["simulated"] for r in rows):
-                text += (f". Every mode was simulated on the single device's own hardware ({s.data.get('device')}, "
-                         f"{len(s.data.get('gpus', []))} GPUs), so no mode had more compute than the single run: "
-                         "a gain can only come from using the same cores better, and a loss is the cost of the extra "
-                         "replicas, processes and gradient exchange")
+                text += (f". Every mode was simulated on the single run's own hardware ({s.data.get('device')}, "
+                         f"{len(s.data.get('gpus', []))} GPUs), so none had more compute than the single run")
+                if worst["speedup_vs_single"] < 1:
+                    text += ("; what the slower modes lost is the cost of their extra replicas or processes and "
+                             "of exchanging gradients, with no extra hardware to pay for it")
+                if best["speedup_vs_single"] > 1:
+                    text += ("; what the faster modes gained can only come from using the same cores better "
+                             "(smaller per-replica batches or one thread per process), not from more devices")
             lines.append(text + ".")
     return lines
 
@@ -95,20 +110,30 @@ def precision_lines(sources: list[Source]) -> list[str]:
 
 def sweep_lines(sources: list[Source]) -> list[str]:
     lines = []
-    torch_rows = {(r["device"], r["batch_size"]): r for s in of_kind(sources, Kind.TORCH_PROFILE)
-                  for r in s.data.get("batch_size_sweep", [])}
+    profiles = of_kind(sources, Kind.TORCH_PROFILE)
+    torch_rows = {(r["device"], r["batch_size"]): r for s in profiles for r in s.data.get("batch_size_sweep", [])}
+    torch_hardware = profiles[0].data.get("hardware") if profiles else None
     for s in of_kind(sources, Kind.SWEEP):
         for device in dict.fromkeys(r["device"] for r in s.data["rows"]):
             rows = sorted((r for r in s.data["rows"] if r["device"] == device), key=lambda r: r["batch_size"])
             small, large = rows[0], rows[-1]
-            text = (f"dlcore on {device}: batch {large['batch_size']} trains {large['images_per_second'] / small['images_per_second']:.1f}x "
-                    f"as many images per second as batch {small['batch_size']}; after the same {s.data['config']['budget']:,} "
+            text = (f"dlcore on {device}: batch {large['batch_size']} trains at {large['images_per_second'] / small['images_per_second']:.2f}x "
+                    f"the images per second of batch {small['batch_size']}; after the same {s.data['config']['budget']:,} "
                     f"images batch {small['batch_size']} ({small['steps']:,} steps) reaches {small['test_accuracy']:.2f}% "
                     f"and batch {large['batch_size']} ({large['steps']:,} steps) {large['test_accuracy']:.2f}%")
+            chance_loss = math.log(len(large["per_class_accuracy"]) or 10)
+            stuck = [r for r in rows if not r["train_loss"] < 0.98 * chance_loss]  # NaN counts as stuck
+            if stuck:
+                text += ("; " + ", ".join(f"batch {r['batch_size']} (mean train loss {r['train_loss']:.3f})" for r in stuck)
+                         + f" did not learn: a loss of ln {len(large['per_class_accuracy'])} = {chance_loss:.3f} "
+                         f"is chance level, at the sweep's one learning rate ({s.data['config']['lr']}) for every batch size")
             ratios = [f"batch {r['batch_size']} {r['images_per_second'] / torch_rows[(device, r['batch_size'])]['images_per_second']:.2f}x"
                       for r in rows if (device, r["batch_size"]) in torch_rows]
             if ratios:
-                text += f"; dlcore's throughput over PyTorch's (separate sessions): {', '.join(ratios)}"
+                text += (f"; dlcore's throughput over PyTorch's (separate sessions: dlcore's on "
+                         f"{s.data['machine']['cpu_model']} on {s.data['machine']['date'][:10]}, "
+                         f"{recorded_where(torch_hardware)}): "
+                         f"{', '.join(ratios)}")
             lines.append(text + ".")
     return lines
 
@@ -136,10 +161,16 @@ def discussion(sources: list[Source]) -> tuple[list[Block], dict[str, list[str]]
     return blocks, topics
 
 
+def headline(line: str) -> str:
+    """A finding's first clause (up to its first '; ' or sentence end), for the conclusion."""
+    return line.split("; ")[0].split(". ")[0].rstrip(".")
+
+
 def conclusion(topics: dict[str, list[str]], missing_items: list[str]) -> list[Block]:
-    """The first finding of each topic, then everything the sources did not measure."""
+    """The headline of every finding, topic by topic, then everything the sources did not measure."""
     blocks: list[Block] = [Heading(2, "Conclusion"),
-                           Bullets([f"{topic}: {lines[0]}" for topic, lines in topics.items() if lines])]
+                           Bullets([f"{topic}: " + " ".join(f"{headline(line)}." for line in lines)
+                                    for topic, lines in topics.items() if lines])]
     if missing_items:
         blocks += [Paragraph("Not measured by the sources given (stated as missing above, never filled in):"),
                    Bullets(missing_items)]

@@ -76,7 +76,9 @@ def batch_size_sweep(sources: list[Source]) -> list[Block]:
         blocks += [Paragraph(f"{s.label}: dlcore, {c['model']} on {c['dataset']}, every row trained from seed "
                              f"{c['seed']} on the same budget of {c['budget']:,} images (SGD lr {c['lr']}, momentum "
                              f"{c['momentum']}, constant rate, {c['threads']} threads); step time is the median after "
-                             f"{c['warmup_steps']} warm-up steps, the device synchronised after every step."),
+                             f"{c['warmup_steps']} warm-up steps, the device synchronised after every step; 1-minute load "
+                             f"average {num(c.get('load_average_at_start', [None])[0], 1)} at the start, "
+                             f"{num(s.data['machine']['load_average_1_5_15'][0], 1)} at the end."),
                    Table(["device", "batch", "steps", "median step ms", "images/s",
                           "epoch s (extrapolated from the median step)", "test acc % after budget", "test loss"],
                          [[r["device_name"], str(r["batch_size"]), num(r["steps"]), num(1e3 * r["median_step_seconds"], 3),
