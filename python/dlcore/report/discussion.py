@@ -33,9 +33,9 @@ def speed(sources: list[Source]) -> list[str]:
         for (a, ra) in ours:
             for (b, rb) in theirs[:1]:
                 sa, sb = summarise(ra), summarise(rb)
-                lines.append(f"Separate sessions on {dataset} ({a} against {b}; {recorded_where(torch_hardware)}, the dlcore "
-                             f"run records no hardware, so machine and load may differ): "
-                             f"{faster_phrase(a, sa.median_seconds, b, sb.median_seconds)} per median epoch.")
+                lines.append(f"Separate sessions on {dataset}: {faster_phrase(a, sa.median_seconds, b, sb.median_seconds)} "
+                             f"per median epoch ({recorded_where(torch_hardware)}, the dlcore run records no hardware, "
+                             "so machine and load may differ).")
     return lines
 
 
