@@ -89,14 +89,19 @@ def sweep_devices(spec: str | None) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def load_datasets(model: str, root: Path, limit: int | None) -> tuple[Any, Any]:
+def load_datasets(model: str, root: Path, limit: int | None) -> tuple[Any, Any, int]:
+    """The training and test sets (CIFAR-10 already cut to --limit) and the full training set's size,
+    which the epoch time is extrapolated to."""
     try:
         if model == "lenet":
-            return MNIST(root, train=True), MNIST(root, train=False)
+            train_set = MNIST(root, train=True)
+            return train_set, MNIST(root, train=False), len(train_set)
         from dlcore.cli.train_cifar10 import keep_strided_subset  # noqa: PLC0415  (CIFAR needs Pillow)
 
-        return (keep_strided_subset(CIFAR10(root, train=True), limit),
-                keep_strided_subset(CIFAR10(root, train=False), limit))
+        train_set = CIFAR10(root, train=True)
+        full_size = len(train_set)
+        return (keep_strided_subset(train_set, limit), keep_strided_subset(CIFAR10(root, train=False), limit),
+                full_size)
     except FileNotFoundError as e:
         raise UsageFailure(str(e)) from None
 
@@ -118,7 +123,8 @@ def per_class_accuracy(model: Any, loader: Any, classes: Sequence[str]) -> dict[
     return {name: float(100.0 * np.mean(pred[true == k] == k)) for k, name in enumerate(classes) if np.any(true == k)}
 
 
-def measure(args: argparse.Namespace, device: str, batch_size: int, train_set: Any, test_set: Any) -> dict[str, Any]:
+def measure(args: argparse.Namespace, device: str, batch_size: int, train_set: Any, test_set: Any,
+            full_train_images: int) -> dict[str, Any]:
     """Trains one fresh model on ``args.budget`` images in batches of ``batch_size`` and measures it."""
     dl.manual_seed(args.seed)
     model = (LeNet5() if args.model == "lenet" else CifarVGG()).to(device)
@@ -148,7 +154,6 @@ def measure(args: argparse.Namespace, device: str, batch_size: int, train_set: A
     wall = time.perf_counter() - start
     median = statistics.median(step_seconds[args.warmup_steps:])
     test_loss, test_accuracy = evaluate(model, test_loader)
-    full_train_images = len(train_set)
     return {"device": device, "device_name": cuda.get_device_name() if device == "cuda" else "cpu",
             "batch_size": batch_size, "steps": steps, "images": steps * batch_size,
             "timed_steps": steps - args.warmup_steps, "median_step_seconds": median,
@@ -190,7 +195,8 @@ def plot(result: dict[str, Any], path: Path) -> None:
     for device in dict.fromkeys(r["device"] for r in result["rows"]):
         rows = [r for r in result["rows"] if r["device"] == device]
         lines.append((f"dlcore {rows[0]['device_name']}", [(r["batch_size"], r["images_per_second"]) for r in rows]))
-        accuracy.append((f"dlcore {rows[0]['device_name']}", [(r["batch_size"], r["test_accuracy"]) for r in rows]))
+        accuracy.append((f"dlcore {rows[0]['device_name']}, {result['config']['budget']:,} images",
+                         [(r["batch_size"], r["test_accuracy"]) for r in rows]))
     path.write_bytes(figures.batch_size_sweep(lines, accuracy, f"{result['config']['budget']:,} images"))
 
 
@@ -199,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     devices = sweep_devices(args.devices)
     set_threads(args.threads)
     root = data_root(args.data)
-    train_set, test_set = load_datasets(args.model, root, args.limit)
+    train_set, test_set, full_train_images = load_datasets(args.model, root, args.limit)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     print(f"dlcore sweep: {args.model}, batch sizes {args.batch_sizes}, devices {devices}, "
@@ -208,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = []
     for device in devices:
         for batch_size in args.batch_sizes:
-            row = measure(args, device, batch_size, train_set, test_set)
+            row = measure(args, device, batch_size, train_set, test_set, full_train_images)
             rows.append(row)
             print(f"{row['device_name']:>10} batch {batch_size:4d}: {1e3 * row['median_step_seconds']:8.3f} ms/step  "
                   f"{row['images_per_second']:10,.0f} img/s  epoch ~{row['epoch_seconds_extrapolated']:7.2f} s  "

@@ -173,6 +173,7 @@ def batch_size_sweep(lines: Sequence[tuple[str, list[tuple[int, float]]]],
         ax.set_xticks(sizes, [str(s) for s in sizes])
         ax.minorticks_off()
         ax.set_xlabel("batch size")
+        ax.margins(y=0.15)  # room for the value labels above the highest points
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     speed_ax.set_yscale("log")

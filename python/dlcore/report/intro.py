@@ -99,7 +99,8 @@ def configs_of(source: Source) -> list[tuple[str, dict[str, Any]]]:
     if source.kind is Kind.DLCORE_RUN:
         return [(source.label, d)]
     if source.kind is Kind.SWEEP:
-        return [(source.label, {**d["config"], "batch_size": ",".join(map(str, d["config"]["batch_sizes"]))})]
+        return [(source.label, {**d["config"], "batch_size": ",".join(map(str, d["config"]["batch_sizes"])),
+                                "device": ",".join(d["config"]["devices"])})]
     if source.kind is Kind.TORCH_LENET:
         return [(source.label, {**d["config"], "limit": d.get("limit"), "device": d.get("device"),
                                 "threads": d.get("hardware", {}).get("torch_threads")})]

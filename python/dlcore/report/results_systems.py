@@ -69,10 +69,9 @@ def _torch_sweep_rows(sources: list[Source]) -> list[dict[str, Any]]:
 def batch_size_sweep(sources: list[Source]) -> list[Block]:
     blocks: list[Block] = [Heading(3, "Batch-size sweep")]
     sweeps, torch_rows = of_kind(sources, Kind.SWEEP), _torch_sweep_rows(sources)
-    lines, accuracy, budget = [], [], "the budget"
+    lines, accuracy = [], []
     for s in sweeps:
         c = s.data["config"]
-        budget = f"{c['budget']:,} images"
         blocks += [Paragraph(f"{s.label}: dlcore, {c['model']} on {c['dataset']}, every row trained from seed "
                              f"{c['seed']} on the same budget of {c['budget']:,} images (SGD lr {c['lr']}, momentum "
                              f"{c['momentum']}, constant rate, {c['threads']} threads); step time is the median after "
@@ -86,23 +85,25 @@ def batch_size_sweep(sources: list[Source]) -> list[Block]:
                            num(r["test_loss"], 4)] for r in s.data["rows"]])]
         for device in dict.fromkeys(r["device"] for r in s.data["rows"]):
             rows = [r for r in s.data["rows"] if r["device"] == device]
-            lines.append((f"dlcore {device}", [(r["batch_size"], r["images_per_second"]) for r in rows]))
-            accuracy.append((f"dlcore {device}", [(r["batch_size"], r["test_accuracy"]) for r in rows]))
+            lines.append((f"dlcore {device}, {c['model']}", [(r["batch_size"], r["images_per_second"]) for r in rows]))
+            accuracy.append((f"dlcore {device}, {c['model']}, {c['budget']:,} images",
+                             [(r["batch_size"], r["test_accuracy"]) for r in rows]))
     if not sweeps:
         blocks.append(missing("the dlcore batch-size sweep", "No `python -m dlcore.sweep` output was given."))
     if torch_rows:
+        torch_model = of_kind(sources, Kind.TORCH_PROFILE)[0].data.get("model", "")
         blocks += [Paragraph("PyTorch (baseline_torch profile): training steps timed at each batch size, "
                              "no accuracy recorded."),
                    Table(["device", "batch", "steps", "ms per step", "images/s"],
                          [[r["device"], str(r["batch_size"]), num(r["steps"]), num(r["ms_per_step"], 3),
                            num(r["images_per_second"], 0)] for r in torch_rows])]
         for device in dict.fromkeys(r["device"] for r in torch_rows):
-            lines.append((f"torch {device}", [(r["batch_size"], r["images_per_second"])
-                                              for r in torch_rows if r["device"] == device]))
+            lines.append((f"torch {device}, {torch_model}", [(r["batch_size"], r["images_per_second"])
+                                                             for r in torch_rows if r["device"] == device]))
     else:
         blocks.append(missing("PyTorch's batch-size sweep", "No baseline_torch profile result was given."))
     if lines:
-        blocks.append(Figure("batch_size_sweep.png", figures.batch_size_sweep(lines, accuracy, budget),
+        blocks.append(Figure("batch_size_sweep.png", figures.batch_size_sweep(lines, accuracy, "its budget" if len(sweeps) == 1 else "each sweep's budget"),
                              "Batch-size sweep: training throughput, and dlcore's test accuracy after a fixed budget"))
     return blocks
 
