@@ -134,3 +134,20 @@ def test_unusable_directory_is_one_line(tmp_path: Path, capsys: pytest.CaptureFi
     assert run_script(main, [str(tmp_path / "empty"), "-o", str(tmp_path / "out")], prog="report") == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("report: error: ") and "neither a dlcore run" in err and "\n" not in err
+
+
+def test_baseline_results_folder_is_read_one_level_down(tmp_path: Path) -> None:
+    results = REPO / "baseline_torch" / "results" / "cpu"
+    assert main([str(results), "-o", str(tmp_path)]) == 0
+    md = (tmp_path / "REPORT.md").read_text()
+    amp = json.loads((results / "amp" / "amp.json").read_text())
+    bf16 = next(r for r in amp["summary"] if r["model"] == "cifar" and r["precision"] == "bf16")
+    fp32 = next(r for r in amp["summary"] if r["model"] == "cifar" and r["precision"] == "fp32")
+    assert f"| cifar | bf16 | ok | {num(bf16['seconds_per_epoch'], 3)} | {num(bf16['images_per_second'], 0)} |" in md
+    assert f"bf16 trains at {bf16['images_per_second'] / fp32['images_per_second']:.2f}x fp32's throughput" in md
+    parallel = json.loads((results / "parallel" / "parallel.json").read_text())
+    for row in (r for r in parallel["summary"] if r["status"] == "ok"):
+        assert f"| {row['model']} | {row['mode']} |" in md and f"| {num(row['speedup_vs_single'])} |" in md
+    assert "**Missing: nccl/cuda.**" in md  # the backends run skipped NCCL: stated, not filled in
+    assert "**Missing: the dlcore batch-size sweep.**" in md
+    assert "dlcore is " in md and "faster than PyTorch" in md  # from compare.json, whichever way it went

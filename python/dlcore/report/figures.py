@@ -159,16 +159,19 @@ def allreduce_bandwidth(backends: dict[str, list[dict[str, Any]]]) -> bytes:
 
 def batch_size_sweep(lines: Sequence[tuple[str, list[tuple[int, float]]]],
                      accuracy: Sequence[tuple[str, list[tuple[int, float]]]], budget_text: str) -> bytes:
-    """Images/s against batch size for each (framework, device), and dlcore's accuracy after the budget."""
+    """Images/s against batch size for each (framework, device), and beside it dlcore's accuracy after
+    the budget when a sweep measured it."""
     plt = _pyplot()
-    fig, (speed_ax, acc_ax) = plt.subplots(1, 2, figsize=(12, 4.5))
+    fig, axes = plt.subplots(1, 2 if accuracy else 1, figsize=(12 if accuracy else 6.5, 4.5), squeeze=False)
+    speed_ax = axes[0, 0]
+    panels = [(speed_ax, lines, "{:,.0f}")] + ([(axes[0, 1], accuracy, "{:.1f}")] if accuracy else [])
     sizes = sorted({b for _, points in [*lines, *accuracy] for b, _ in points})
-    for ax, series in ((speed_ax, lines), (acc_ax, accuracy)):
+    for ax, series, value_format in panels:
         for label, points in series:
             ax.plot([p[0] for p in points], [p[1] for p in points], "o-", label=label)
             for b, v in points:
-                ax.annotate(f"{v:,.0f}" if ax is speed_ax else f"{v:.1f}", (b, v), textcoords="offset points",
-                            xytext=(0, 6), ha="center", fontsize=8)
+                ax.annotate(value_format.format(v), (b, v), textcoords="offset points", xytext=(0, 6),
+                            ha="center", fontsize=8)
         ax.set_xscale("log")
         ax.set_xticks(sizes, [str(s) for s in sizes])
         ax.minorticks_off()
@@ -180,6 +183,7 @@ def batch_size_sweep(lines: Sequence[tuple[str, list[tuple[int, float]]]],
     label_log_axis(speed_ax)
     speed_ax.set_ylabel("training images / s (median step)")
     speed_ax.set_title("throughput")
-    acc_ax.set_ylabel("test accuracy %")
-    acc_ax.set_title(f"dlcore test accuracy after {budget_text}")
+    if accuracy:
+        axes[0, 1].set_ylabel("test accuracy %")
+        axes[0, 1].set_title(f"dlcore test accuracy after {budget_text}")
     return _png(fig)
