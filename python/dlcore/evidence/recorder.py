@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -45,9 +45,8 @@ class RunEvidence:
     """
 
     def __init__(self, out: Path, *, title: str, device: str, steps_per_epoch: int, test_set: Any, num_test: int,
-                 writer: Any | None, plots_dir: Path | None, sample_interval: float = 0.5,
-                 log: Callable[[str], None] = print) -> None:
-        self.out, self.title, self.writer, self.plots_dir, self.log = out, title, writer, plots_dir, log
+                 writer: Any | None, plots_dir: Path | None, sample_interval: float = 0.5) -> None:
+        self.out, self.title, self.writer, self.plots_dir = out, title, writer, plots_dir
         self.steps_per_epoch = steps_per_epoch
         self.class_names = [str(name) for name in test_set.classes]
         self.test_images = test_set.images[:num_test]
