@@ -76,17 +76,18 @@ def _utilisation_panels(percent_axis: Any, memory_axis: Any, samples: Sequence[U
     plot(percent_axis, [s.process_cpu_percent for s in samples], f"this process (of {cpu_count} cores)",
          scale=max(1, cpu_count))
     plot(percent_axis, [s.gpu_percent for s in samples], "GPU")
-    percent_axis.set_ylim(0, 105)
     plot(memory_axis, [s.rss_bytes for s in samples], "process RSS", scale=GIB)
     plot(memory_axis, [s.gpu_memory_bytes for s in samples], "GPU memory used", scale=GIB)
-    memory_axis.set_ylim(bottom=0)
+    # Head room above the lines, where the legends go (a line at 100% would run under them).
+    percent_axis.set_ylim(0, 130)
+    memory_axis.set_ylim(0, memory_axis.get_ylim()[1] * 1.3)
     powers = [s.gpu_power_watts for s in samples if s.gpu_power_watts is not None]
     if powers:
         memory_axis.set_title(f"memory (GiB); GPU power mean {np.mean(powers):.0f} W, max {max(powers):.0f} W")
     if all(s.gpu_percent is None for s in samples):
         percent_axis.text(0.02, 0.04, f"GPU: {gpu_status}", transform=percent_axis.transAxes, fontsize=8)
     for axis in (percent_axis, memory_axis):
-        axis.legend(loc="upper right", fontsize=8)
+        axis.legend(loc="upper center", ncol=3, fontsize=8)
 
 
 def plot_curves(records: Sequence[dict[str, Any]], samples: Sequence[UtilisationSample], path: str | os.PathLike,
