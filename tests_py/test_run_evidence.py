@@ -164,3 +164,35 @@ def test_sampler_records_and_stops_cleanly(monkeypatch: pytest.MonkeyPatch) -> N
     assert [s.step for s in samples] == sorted(s.step for s in samples)
     with pytest.raises(ValueError, match="interval must be > 0"):
         UtilisationSampler(lambda: 0, use_gpu=False, interval=0)
+
+
+def test_gpu_readings_come_from_nvml(monkeypatch: pytest.MonkeyPatch) -> None:
+    # No GPU here: a stand-in for nvidia-ml-py's module checks what the reader asks and converts.
+    import types
+    from dlcore.evidence.utilisation import GpuReader
+
+    class NVMLError(Exception):
+        pass
+
+    calls: list[str] = []
+    fake = types.SimpleNamespace(
+        NVMLError=NVMLError, nvmlInit=lambda: calls.append("init"), nvmlShutdown=lambda: calls.append("shutdown"),
+        nvmlDeviceGetHandleByIndex=lambda index: calls.append(f"handle {index}") or "gpu",
+        nvmlDeviceGetName=lambda handle: b"NVIDIA H200",
+        nvmlDeviceGetUtilizationRates=lambda handle: types.SimpleNamespace(gpu=87, memory=40),
+        nvmlDeviceGetMemoryInfo=lambda handle: types.SimpleNamespace(used=3 << 30, total=141 << 30),
+        nvmlDeviceGetPowerUsage=lambda handle: 412_500)  # milliwatts
+    monkeypatch.setitem(sys.modules, "pynvml", fake)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,3")
+    reader = GpuReader(use_gpu=True)
+    assert reader.status == "NVIDIA H200" and calls == ["init", "handle 2"]  # CUDA's device 0 is GPU 2
+    assert reader.read() == (87.0, 3 << 30, 412.5)
+    reader.close()
+    assert calls[-1] == "shutdown" and reader.read() == (None, None, None)
+
+    def failing_init() -> None:
+        raise NVMLError("Driver Not Loaded")
+
+    fake.nvmlInit = failing_init
+    assert GpuReader(use_gpu=True).status == "unavailable: NVML failed (Driver Not Loaded)"
+    assert GpuReader(use_gpu=False).status == "unavailable: the run does not use a GPU"
