@@ -364,7 +364,8 @@ def set_threads(threads: int | None) -> None:
         _C.set_num_threads(threads)
 
 
-__all__ = ["pick_device", "peak_memory_bytes", "Evaluation", "evaluate", "EpochResult", "train_step", "GraphedTrainStep",
+__all__ = ["pick_device", "peak_memory_bytes", "Evaluation", "evaluate", "EpochResult", "train_step",
+           "GraphedTrainStep",
            "train_epoch", "epoch_record",
            "append_metrics", "write_config", "save_checkpoint", "load_checkpoint", "fit", "set_threads",
            "CHECKPOINT_NAME", "METRICS_NAME"]

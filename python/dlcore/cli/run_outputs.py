@@ -1,4 +1,5 @@
-"""The trainers' run directory (--out) from the command line's side: the policy for a non-empty one, "nothing left to do" on a finished run, and starting the evidence
+"""The trainers' run directory (--out) from the command line's side: the policy for a non-empty
+one, "nothing left to do" on a finished run, and starting the evidence
 (TensorBoard, plots, utilisation) that dlcore.evidence records.
 
 Policy: a fresh run (no --resume) refuses an --out that already holds anything, with exit status 2

@@ -188,7 +188,8 @@ def _process_seconds() -> float:
     return times.user + times.system
 
 
-def append_jsonl(path: str | os.PathLike, samples: list[UtilisationSample], header: dict[str, Any] | None = None) -> None:
+def append_jsonl(path: str | os.PathLike, samples: list[UtilisationSample],
+                 header: dict[str, Any] | None = None) -> None:
     """Appends ``samples`` (after ``header``, when a session starts) as JSON lines."""
     with Path(path).open("a") as f:
         if header is not None:

@@ -73,8 +73,9 @@ class RecordedNode:
     arguments: str = ""
 
     def to_proto(self) -> NodeDef:
-        attrs = {"_output_shapes": AttrValue(list=AttrValue.ListValue(shape=[
-            TensorShapeProto(dim=[TensorShapeProto.Dim(size=size) for size in shape]) for shape in self.output_shapes]))}
+        shapes = [TensorShapeProto(dim=[TensorShapeProto.Dim(size=size) for size in shape])
+                  for shape in self.output_shapes]
+        attrs = {"_output_shapes": AttrValue(list=AttrValue.ListValue(shape=shapes))}
         if self.grad_fn:
             attrs["grad_fn"] = AttrValue(s=self.grad_fn.encode())
         if self.arguments:
