@@ -11,8 +11,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "python" / "train_cifar10.py"
-METRIC_KEYS = {"epoch", "train_loss", "test_loss", "test_accuracy", "seconds", "images_per_second",
-               "peak_memory_bytes", "device", "framework"}
+METRIC_KEYS = {"epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "lr", "seconds",
+               "images_per_second", "peak_memory_bytes", "device", "framework"}
 
 
 def run(args: list[str]) -> subprocess.CompletedProcess:

@@ -42,17 +42,22 @@ def test_train_epoch_counts_and_learns() -> None:
     for _ in range(4):
         last = training.train_epoch(model, loader, optimizer, progress=False)
     assert last.train_loss < first.train_loss
-    loss, accuracy = training.evaluate(model, test_loader)
-    assert accuracy > 90.0 and loss < 0.5
+    evaluation = training.evaluate(model, test_loader)
+    assert evaluation.accuracy > 90.0 and evaluation.loss < 0.5
+    # The predictions are the test samples' classes in order, and the accuracy is theirs.
+    labels = TinyImages(100, seed=1).labels
+    assert evaluation.predictions.shape == (100,)
+    assert 100.0 * np.mean(evaluation.predictions == labels) == pytest.approx(evaluation.accuracy)
+    assert last.train_accuracy is not None and last.train_accuracy > first.train_accuracy
     dry = training.train_epoch(model, loader, optimizer, progress=False, dry_run=True)
     assert (dry.steps, dry.images) == (1, 32)
 
 
 def test_metrics_record_keys(tmp_path: Path) -> None:
-    result = training.EpochResult(train_loss=1.5, steps=3, images=96, seconds=2.0)
-    record = training.epoch_record(4, result, 1.25, 55.0, "cpu")
-    assert list(record) == ["epoch", "train_loss", "test_loss", "test_accuracy", "seconds", "images_per_second",
-                            "peak_memory_bytes", "device", "framework"]
+    result = training.EpochResult(train_loss=1.5, steps=3, images=96, seconds=2.0, train_accuracy=40.0)
+    record = training.epoch_record(4, result, 1.25, 55.0, "cpu", lr=0.01)
+    assert list(record) == ["epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "lr", "seconds",
+                            "images_per_second", "peak_memory_bytes", "device", "framework"]
     assert record["images_per_second"] == 48.0 and record["peak_memory_bytes"] > 0
     training.append_metrics(tmp_path / "m.jsonl", record)
     training.append_metrics(tmp_path / "m.jsonl", {**record, "epoch": 5})

@@ -1,6 +1,7 @@
 """The training loop the main jobs share (train_mnist.py, train_cifar10.py): device choice, one timed
 epoch, evaluation, the metrics.jsonl record, checkpoints and resume. Keeping it in one place keeps the
-scripts' numbers comparable: the same timing rules, the same keys, the same checkpoint layout.
+scripts' numbers comparable: the same timing rules, the same keys, the same checkpoint layout. What a
+run leaves beside its metrics (TensorBoard, plots, utilisation) is dlcore.evidence's, driven from fit.
 """
 from __future__ import annotations
 
@@ -15,14 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from . import _C, cuda
+import numpy as np
+
+from . import _C, cat, cuda
 from .autograd import no_grad
+from .evidence.run_dir import CHECKPOINT_NAME, METRICS_NAME
 from .nn import functional as F
 from .optim import lr_scheduler
 from .serialization import load, save
-
-CHECKPOINT_NAME = "checkpoint.safetensors"
-METRICS_NAME = "metrics.jsonl"
 
 
 SCHEDULES = ("none", "cosine", "onecycle")
@@ -62,7 +63,8 @@ def positive_float(text: str) -> float:
 def training_parser(description: str, *, batch_size: int, default_lr: str, schedule: str, out: str,
                     data_help: str, limit_help: str, model_file: str) -> argparse.ArgumentParser:
     """The flags every dlcore training script shares (pytorch/examples' MNIST flags plus --device,
-    --data, --optimizer, --schedule, --threads, --resume, --out, --limit); scripts add their own."""
+    --data, --optimizer, --schedule, --threads, --resume, --out, --limit, --cuda-graph,
+    --tensorboard/--no-tensorboard, --plots/--no-plots); scripts add their own."""
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--batch-size", type=positive_int, default=batch_size, help=f"training batch size (default {batch_size})")
     p.add_argument("--test-batch-size", type=positive_int, default=1000, help="evaluation batch size (default 1000)")
@@ -82,11 +84,16 @@ def training_parser(description: str, *, batch_size: int, default_lr: str, sched
     p.add_argument("--data", default=None, help=data_help)
     p.add_argument("--threads", type=positive_int, default=None, help="CPU threads for the kernels (default: all cores)")
     p.add_argument("--resume", default=None, help="checkpoint to continue from (e.g. OUT/checkpoint.safetensors)")
-    p.add_argument("--out", default=out, help=f"output directory for metrics and checkpoints (default {out})")
+    p.add_argument("--out", default=out, help="the run's directory (metrics, checkpoint, TensorBoard, plots); a "
+                   f"fresh run needs it empty or new (default {out})")
     p.add_argument("--limit", type=positive_int, default=None, help=limit_help)
     p.add_argument("--no-progress", action="store_true", help="disable the progress bar")
     p.add_argument("--cuda-graph", action="store_true",
                    help="cuda: capture forward+backward once as a CUDA graph and replay it every batch")
+    p.add_argument("--tensorboard", action=argparse.BooleanOptionalAction, default=True,
+                   help="write TensorBoard event files into --out (default on; needs tensorboard)")
+    p.add_argument("--plots", action=argparse.BooleanOptionalAction, default=True,
+                   help="rewrite OUT/plots/*.png after every epoch (default on; needs matplotlib)")
     return p
 
 
@@ -112,29 +119,43 @@ def peak_memory_bytes(device: str) -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
 
 
-def evaluate(model: Any, loader: Any) -> tuple[float, float]:
-    """Mean loss and accuracy (%) over ``loader`` in eval mode; sums stay on the device until the end."""
+@dataclass
+class Evaluation:
+    """What ``evaluate`` measured: mean loss, accuracy (%) and each sample's predicted class, in order."""
+
+    loss: float
+    accuracy: float
+    predictions: np.ndarray
+
+
+def evaluate(model: Any, loader: Any) -> Evaluation:
+    """Loss, accuracy and predictions over ``loader`` in eval mode; sums stay on the device until the end."""
     model.eval()
     loss_sum, correct = None, None
+    predicted = []
     with no_grad():
         for x, y in loader:
             logits = model(x)
             batch_loss = F.cross_entropy(logits, y, reduction="sum")
-            batch_correct = logits.argmax(1).eq(y).sum()
+            batch_predicted = logits.argmax(1)
+            batch_correct = batch_predicted.eq(y).sum()
+            predicted.append(batch_predicted)
             loss_sum = batch_loss if loss_sum is None else loss_sum + batch_loss
             correct = batch_correct if correct is None else correct + batch_correct
     n = loader.num_samples
-    return loss_sum.item() / n, 100.0 * correct.item() / n
+    return Evaluation(loss_sum.item() / n, 100.0 * correct.item() / n, np.asarray(cat(predicted)))
 
 
 @dataclass
 class EpochResult:
-    """What one training pass measured: mean batch loss, steps, images seen and wall seconds."""
+    """What one training pass measured: mean batch loss, steps, images seen, wall seconds and the
+    share (%) of images the model classified right as it trained on them."""
 
     train_loss: float
     steps: int
     images: int
     seconds: float
+    train_accuracy: float | None = None
 
     @property
     def images_per_second(self) -> float:
@@ -149,13 +170,14 @@ def _progress_bar(total: int, desc: str) -> Any:
     return tqdm(total=total, desc=desc, unit="batch", leave=False, dynamic_ncols=True)
 
 
-def train_step(model: Any, optimizer: Any, x: Any, y: Any) -> Any:
-    """One eager training step with the cross-entropy loss; returns the loss tensor."""
+def train_step(model: Any, optimizer: Any, x: Any, y: Any) -> tuple[Any, Any]:
+    """One eager training step with the cross-entropy loss; returns the loss and logits tensors."""
     optimizer.zero_grad()
-    loss = F.cross_entropy(model(x), y)
+    logits = model(x)
+    loss = F.cross_entropy(logits, y)
     loss.backward()
     optimizer.step()
-    return loss
+    return loss, logits
 
 
 class GraphedTrainStep:
@@ -177,55 +199,63 @@ class GraphedTrainStep:
         optimizer.zero_grad(set_to_none=True)  # the captured backward creates the gradient buffers
         graph = cuda.CUDAGraph()
         with cuda.graph(graph):
-            self.static_loss = F.cross_entropy(model(self.static_x), self.static_y)
+            self.static_logits = model(self.static_x)
+            self.static_loss = F.cross_entropy(self.static_logits, self.static_y)
             self.static_loss.backward()
         self.grads = [p.grad for p in self.params]
         self.graph = graph
 
-    def __call__(self, model: Any, optimizer: Any, x: Any, y: Any) -> Any:
+    def __call__(self, model: Any, optimizer: Any, x: Any, y: Any) -> tuple[Any, Any]:
         if self.graph is None:
             self._capture(model, optimizer, x, y)
         elif x.shape != self.static_x.shape:
-            loss = train_step(model, optimizer, x, y)
+            loss, logits = train_step(model, optimizer, x, y)
             for p, g in zip(self.params, self.grads):
                 p.grad = g
-            return loss
+            return loss, logits
         else:
             self.static_x.copy_(x)
             self.static_y.copy_(y)
         self.graph.replay()
         optimizer.step()
-        return self.static_loss
+        return self.static_loss, self.static_logits
 
 
 def train_epoch(model: Any, loader: Any, optimizer: Any, scheduler: Any = None, *, progress: bool = True,
                 log_interval: int = 10, dry_run: bool = False, desc: str = "train",
-                graphed: GraphedTrainStep | None = None) -> EpochResult:
+                graphed: GraphedTrainStep | None = None,
+                on_log_step: Callable[[int, Any], None] | None = None) -> EpochResult:
     """One pass over ``loader`` in train mode; ``scheduler`` (if any) steps after every batch; with
-    ``graphed`` (cuda) each step replays its captured forward and backward.
+    ``graphed`` (cuda) each step replays its captured forward and backward. ``on_log_step(step,
+    loss)`` is called every ``log_interval`` steps (step 0 first) with that step's loss tensor.
 
-    The loss is summed on the device and read once at the end, so the step loop never waits for the
-    device (except for the progress bar's loss every ``log_interval`` batches); that final read also
-    makes the measured seconds include all queued work.
+    The loss and the count of right predictions are summed on the device and read once at the end,
+    so the step loop never waits for the device (except for the progress bar's loss every
+    ``log_interval`` batches); that final read also makes the measured seconds include all queued work.
     """
     model.train()
     bar = _progress_bar(len(loader), desc) if progress else None
-    loss_sum = None
+    loss_sum = correct = None
     steps = images = 0
     start = time.perf_counter()
     run_step = train_step if graphed is None else graphed
     for step, (x, y) in enumerate(loader):
-        loss = run_step(model, optimizer, x, y)
+        loss, logits = run_step(model, optimizer, x, y)
         if scheduler is not None:
             scheduler.step()
         # A copy to start the sum: a replayed step returns the same tensor every batch, rewritten in place.
         loss_sum = loss.detach().clone() if loss_sum is None else loss_sum + loss.detach()
+        batch_correct = logits.detach().argmax(1).eq(y).sum()
+        correct = batch_correct if correct is None else correct + batch_correct
         steps += 1
         images += x.shape[0]
+        if step % log_interval == 0:
+            if on_log_step is not None:
+                on_log_step(step, loss)
+            if bar is not None:
+                bar.set_postfix(loss=f"{loss.item():.4f}")
         if bar is not None:
             bar.update(1)
-            if step % log_interval == 0:
-                bar.set_postfix(loss=f"{loss.item():.4f}")
         if dry_run:
             break
     if steps == 0:
@@ -234,13 +264,15 @@ def train_epoch(model: Any, loader: Any, optimizer: Any, scheduler: Any = None, 
     seconds = time.perf_counter() - start
     if bar is not None:
         bar.close()
-    return EpochResult(train_loss, steps, images, seconds)
+    return EpochResult(train_loss, steps, images, seconds, 100.0 * correct.item() / images)
 
 
 def epoch_record(epoch: int, result: EpochResult, test_loss: float, test_accuracy: float,
-                 device: str) -> dict[str, Any]:
-    """One metrics.jsonl line; the keys are shared with baseline_torch's records."""
-    return {"epoch": epoch, "train_loss": result.train_loss, "test_loss": test_loss, "test_accuracy": test_accuracy,
+                 device: str, lr: float | None = None) -> dict[str, Any]:
+    """One metrics.jsonl line; the keys are shared with baseline_torch's records. ``lr``: the
+    learning rate at the epoch's end."""
+    return {"epoch": epoch, "train_loss": result.train_loss, "train_accuracy": result.train_accuracy,
+            "test_loss": test_loss, "test_accuracy": test_accuracy, "lr": lr,
             "seconds": result.seconds, "images_per_second": result.images_per_second,
             "peak_memory_bytes": peak_memory_bytes(device), "device": device, "framework": "dlcore"}
 
@@ -256,11 +288,15 @@ def write_config(out: Path, config: dict[str, Any]) -> None:
     (out / "config.json").write_text(json.dumps(config, indent=2, default=str) + "\n")
 
 
-def save_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any, epoch: int, scheduler: Any = None) -> None:
-    """Model, optimizer, scheduler (when given) and the finished epoch, written atomically by ``dl.save``."""
+def save_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any, epoch: int, scheduler: Any = None,
+                    record: dict[str, Any] | None = None) -> None:
+    """Model, optimizer, scheduler (when given), the finished epoch and its metrics ``record`` (when
+    given: a resumed run recovers a line a kill kept out of metrics.jsonl), written atomically by ``dl.save``."""
     state: dict[str, Any] = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch}
     if scheduler is not None:
         state["scheduler"] = scheduler.state_dict()
+    if record is not None:
+        state["metrics"] = record
     save(state, path)
 
 
@@ -288,25 +324,35 @@ def load_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any, schedul
 
 def fit(model: Any, optimizer: Any, train_loader: Any, test_loader: Any, *, epochs: int, out: Path, device: str,
         start_epoch: int = 1, scheduler: Any = None, progress: bool = True, log_interval: int = 10,
-        dry_run: bool = False, cuda_graph: bool = False, log: Callable[[str], None] = print) -> list[dict[str, Any]]:
-    """Epochs ``start_epoch..epochs``: train, evaluate, append to OUT/metrics.jsonl, rewrite
-    OUT/checkpoint.safetensors and print one summary line each. Returns the records. ``cuda_graph``
-    (cuda only) captures the training step once and replays it (see GraphedTrainStep)."""
+        dry_run: bool = False, cuda_graph: bool = False, evidence: Any = None,
+        log: Callable[[str], None] = print) -> list[dict[str, Any]]:
+    """Epochs ``start_epoch..epochs``: train, evaluate, rewrite OUT/checkpoint.safetensors, then
+    append to OUT/metrics.jsonl (in that order: see dlcore.evidence.run_dir) and print one summary
+    line each. Returns the records. ``cuda_graph`` (cuda only) captures the training step once and
+    replays it (see GraphedTrainStep). ``evidence`` (a started dlcore.evidence.RunEvidence, or None)
+    is told of every logged step and finished epoch."""
     if cuda_graph and device != "cuda":
         raise ValueError(f"fit: cuda_graph needs device 'cuda', got {device!r}")
     graphed = GraphedTrainStep() if cuda_graph else None
     records = []
     for epoch in range(start_epoch, epochs + 1):
         train_loader.set_epoch(epoch - 1)  # the order depends only on (seed, epoch): resume-safe
+        if evidence is not None:
+            evidence.begin_epoch(epoch)
         result = train_epoch(model, train_loader, optimizer, scheduler, progress=progress,
-                             log_interval=log_interval, dry_run=dry_run, desc=f"epoch {epoch}", graphed=graphed)
-        test_loss, accuracy = evaluate(model, test_loader)
-        record = epoch_record(epoch, result, test_loss, accuracy, device)
+                             log_interval=log_interval, dry_run=dry_run, desc=f"epoch {epoch}", graphed=graphed,
+                             on_log_step=evidence.log_step if evidence is not None else None)
+        evaluation = evaluate(model, test_loader)
+        record = epoch_record(epoch, result, evaluation.loss, evaluation.accuracy, device,
+                              optimizer.param_groups[0]["lr"])
+        save_checkpoint(out / CHECKPOINT_NAME, model, optimizer, epoch, scheduler, record)
         append_metrics(out / METRICS_NAME, record)
-        save_checkpoint(out / CHECKPOINT_NAME, model, optimizer, epoch, scheduler)
         records.append(record)
-        log(f"epoch {epoch:2d}  train loss {result.train_loss:.4f}  test loss {test_loss:.4f}  "
-            f"test accuracy {accuracy:.2f}%  {result.seconds:.1f}s  {result.images_per_second:,.0f} img/s")
+        log(f"epoch {epoch:2d}  train loss {result.train_loss:.4f}  train accuracy {result.train_accuracy:.2f}%  "
+            f"test loss {evaluation.loss:.4f}  test accuracy {evaluation.accuracy:.2f}%  {result.seconds:.1f}s  "
+            f"{result.images_per_second:,.0f} img/s")
+        if evidence is not None:
+            evidence.end_epoch(record, evaluation.predictions, model, result.steps)
         if dry_run:
             break
     return records
@@ -318,7 +364,8 @@ def set_threads(threads: int | None) -> None:
         _C.set_num_threads(threads)
 
 
-__all__ = ["pick_device", "peak_memory_bytes", "evaluate", "EpochResult", "train_step", "GraphedTrainStep",
+__all__ = ["pick_device", "peak_memory_bytes", "Evaluation", "evaluate", "EpochResult", "train_step",
+           "GraphedTrainStep",
            "train_epoch", "epoch_record",
            "append_metrics", "write_config", "save_checkpoint", "load_checkpoint", "fit", "set_threads",
            "CHECKPOINT_NAME", "METRICS_NAME"]

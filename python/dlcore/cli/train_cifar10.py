@@ -3,8 +3,9 @@ baseline_torch/cifar10.py so the two frameworks can be compared run for run.
 
 Flags are train_mnist.py's where they apply, plus --width, --batch-norm/--no-batch-norm, --dropout,
 --weight-decay, --augment (random crop with 4-pixel padding + horizontal flip) and --schedule
-(per-batch cosine or one-cycle). Metrics, checkpoints and --resume work as in train_mnist.py
-(the loop is dlcore.training's); the checkpoint also holds the scheduler.
+(per-batch cosine or one-cycle). Metrics, checkpoints, --resume, TensorBoard, plots (with the class
+names) and the run directory's rules work as in train_mnist.py (the loop is dlcore.training's); the
+checkpoint also holds the scheduler.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from dlcore.data import CIFAR10, DataLoader, data_root
 from dlcore.data.augment import AugmentedDataLoader
 from dlcore.models import CifarVGG
 from dlcore.cli import UsageFailure, load_resume_state, run_script
+from dlcore.cli.run_outputs import describe_outputs, nothing_left_message, refuse_non_empty_out, start_evidence
 from dlcore.training import (fit, load_checkpoint, make_scheduler, pick_device, set_threads,
                              training_parser, write_config)
 
@@ -63,8 +65,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     device = pick_device(args.device, args.cuda_graph)
     set_threads(args.threads)
-    if args.resume:
-        load_resume_state(args.resume)  # a wrong --resume fails before any data is read
+    resume_state = load_resume_state(args.resume) if args.resume else None  # fails before any data is read
+    out = Path(args.out)
+    refuse_non_empty_out(out, args.resume)
+    finished = nothing_left_message(resume_state, args.resume, args.epochs)
+    if finished:
+        print(finished)
+        return 0
     root = data_root(args.data)
     try:
         train_set, test_set = CIFAR10(root, train=True), CIFAR10(root, train=False)
@@ -82,7 +89,6 @@ def main(argv: list[str] | None = None) -> int:
     test_loader = DataLoader(test_set, args.test_batch_size, device=device)
     scheduler = make_scheduler(args.schedule, optimizer, lr, args.epochs * len(train_loader))
 
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     start_epoch = 1
     if args.resume:
@@ -91,17 +97,26 @@ def main(argv: list[str] | None = None) -> int:
         except (ValueError, KeyError, RuntimeError) as e:  # e.g. a one-cycle run resumed with fewer --epochs than it has done
             raise UsageFailure(f"cannot resume from {args.resume}: {e}") from None
         print(f"resumed from {args.resume} after epoch {start_epoch - 1}")
-    write_config(out, {**vars(args), "device": device, "lr": lr, "threads": dl.get_num_threads(), "data": str(root),
-                       "parameters": sum(p.numel() for p in model.parameters())})
+    config = {**vars(args), "device": device, "lr": lr, "threads": dl.get_num_threads(), "data": str(root),
+              "parameters": sum(p.numel() for p in model.parameters())}
+    write_config(out, config)
     print(f"dlcore CifarVGG(width {args.width}, batch_norm={args.batch_norm}, dropout={args.dropout}) on CIFAR-10: "
           f"device={device} threads={dl.get_num_threads()} optimizer={args.optimizer} lr={lr} "
           f"schedule={args.schedule} augment={args.augment} batch={args.batch_size} "
           f"train={train_loader.num_samples} test={test_loader.num_samples}")
-    fit(model, optimizer, train_loader, test_loader, epochs=args.epochs, start_epoch=start_epoch, out=out,
-        device=device, scheduler=scheduler, progress=not args.no_progress, log_interval=args.log_interval,
-        dry_run=args.dry_run, cuda_graph=args.cuda_graph)
+    evidence = start_evidence(args, out, title=f"dlcore CifarVGG on CIFAR-10 ({device})", device=device,
+                              model=model, optimizer=optimizer, train_loader=train_loader, test_set=test_set,
+                              test_loader=test_loader, start_epoch=start_epoch, resume_state=resume_state,
+                              config=config)
+    try:
+        fit(model, optimizer, train_loader, test_loader, epochs=args.epochs, start_epoch=start_epoch, out=out,
+            device=device, scheduler=scheduler, progress=not args.no_progress, log_interval=args.log_interval,
+            dry_run=args.dry_run, cuda_graph=args.cuda_graph, evidence=evidence)
+    finally:
+        evidence.close()
     if args.save_model:
         dl.save(model.state_dict(), out / "cifar10_vgg.safetensors")
+    print(describe_outputs(out, evidence))
     return 0
 
 

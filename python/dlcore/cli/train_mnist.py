@@ -2,9 +2,11 @@
 
 Flags follow pytorch/examples' MNIST script (--batch-size --test-batch-size --epochs --lr --seed
 --log-interval --dry-run --save-model) plus --device, --data, --optimizer, --threads, --resume,
---out and --limit. Each epoch prints a summary line and appends a JSON line to OUT/metrics.jsonl;
-OUT/checkpoint.safetensors (model, optimizer, epoch) is rewritten atomically after every epoch and
---resume continues from it. The loop itself lives in dlcore.training, shared with train_cifar10.py.
+--out, --limit, --cuda-graph, --[no-]tensorboard and --[no-]plots. Each epoch prints a summary line,
+rewrites OUT/checkpoint.safetensors (model, optimizer, epoch) atomically and then appends a JSON
+line to OUT/metrics.jsonl; --resume continues from the checkpoint. TensorBoard events, plots and
+utilisation samples go into OUT as well (dlcore.cli.run_outputs has the directory's rules). The loop
+itself lives in dlcore.training, shared with train_cifar10.py.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import dlcore as dl
 from dlcore.data import MNIST, DataLoader, data_root
 from dlcore.models import LeNet5
 from dlcore.cli import UsageFailure, load_resume_state, run_script
+from dlcore.cli.run_outputs import describe_outputs, nothing_left_message, refuse_non_empty_out, start_evidence
 from dlcore.training import (fit, load_checkpoint, make_scheduler, pick_device, set_threads,
                              training_parser, write_config)
 
@@ -32,8 +35,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     device = pick_device(args.device, args.cuda_graph)
     set_threads(args.threads)
-    if args.resume:
-        load_resume_state(args.resume)  # a wrong --resume fails before any data is read
+    resume_state = load_resume_state(args.resume) if args.resume else None  # fails before any data is read
+    out = Path(args.out)
+    refuse_non_empty_out(out, args.resume)
+    finished = nothing_left_message(resume_state, args.resume, args.epochs)
+    if finished:
+        print(finished)
+        return 0
     root = data_root(args.data)
     try:
         train_set, test_set = MNIST(root, train=True), MNIST(root, train=False)
@@ -49,7 +57,6 @@ def main(argv: list[str] | None = None) -> int:
     train_loader = DataLoader(train_set, args.batch_size, shuffle=True, seed=args.seed, device=device, limit=args.limit)
     test_loader = DataLoader(test_set, args.test_batch_size, device=device, limit=args.limit)
     scheduler = make_scheduler(args.schedule, optimizer, lr, args.epochs * len(train_loader))
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     start_epoch = 1
     if args.resume:
@@ -58,14 +65,23 @@ def main(argv: list[str] | None = None) -> int:
         except (ValueError, KeyError, RuntimeError) as e:
             raise UsageFailure(f"cannot resume from {args.resume}: {e}") from None
         print(f"resumed from {args.resume} after epoch {start_epoch - 1}")
-    write_config(out, {**vars(args), "device": device, "lr": lr, "threads": dl.get_num_threads(), "data": str(root)})
+    config = {**vars(args), "device": device, "lr": lr, "threads": dl.get_num_threads(), "data": str(root)}
+    write_config(out, config)
     print(f"dlcore LeNet-5 on MNIST: device={device} threads={dl.get_num_threads()} optimizer={args.optimizer} "
           f"lr={lr} schedule={args.schedule} batch={args.batch_size} train={train_loader.num_samples} test={test_loader.num_samples}")
-    fit(model, optimizer, train_loader, test_loader, epochs=args.epochs, start_epoch=start_epoch, out=out,
-        device=device, scheduler=scheduler, progress=not args.no_progress, log_interval=args.log_interval, dry_run=args.dry_run,
-        cuda_graph=args.cuda_graph)
+    evidence = start_evidence(args, out, title=f"dlcore LeNet-5 on MNIST ({device})", device=device, model=model,
+                              optimizer=optimizer, train_loader=train_loader, test_set=test_set,
+                              test_loader=test_loader, start_epoch=start_epoch, resume_state=resume_state,
+                              config=config)
+    try:
+        fit(model, optimizer, train_loader, test_loader, epochs=args.epochs, start_epoch=start_epoch, out=out,
+            device=device, scheduler=scheduler, progress=not args.no_progress, log_interval=args.log_interval,
+            dry_run=args.dry_run, cuda_graph=args.cuda_graph, evidence=evidence)
+    finally:
+        evidence.close()
     if args.save_model:
         dl.save(model.state_dict(), out / "mnist_lenet5.safetensors")
+    print(describe_outputs(out, evidence))
     return 0
 
 
