@@ -438,3 +438,22 @@ def test_mnist_example_structure_on_real_data(data_dir):
             correct += int((output.argmax(dim=1) == target.to(device)).sum().item())
     assert np.mean(losses[-4:]) < losses[0]
     assert correct > 60 and math.isfinite(total_loss)  # 16 steps on 256 images: 3x chance (20 of 200)
+
+
+# ---- nn.init additions ----
+
+def test_init_trunc_normal_orthogonal_eye():
+    dl.manual_seed(0)
+    w = nn.Parameter(dl.empty(200, 50))
+    values = nn.init.trunc_normal_(w, mean=0.5, std=1.0, a=-1.0, b=1.5).detach().numpy()
+    assert values.min() >= -1.0 and values.max() <= 1.5
+    expected_mean = torch.nn.init.trunc_normal_(torch.empty(200, 50), mean=0.5, std=1.0, a=-1.0, b=1.5).mean().item()
+    assert abs(values.mean() - expected_mean) < 0.05  # same truncated law: means agree within sampling noise
+    for shape in ((6, 4), (4, 6), (3, 2, 2)):
+        q = nn.init.orthogonal_(nn.Parameter(dl.empty(*shape)), gain=2.0).detach().numpy().reshape(shape[0], -1)
+        small = min(q.shape)
+        gram = q @ q.T if q.shape[0] == small else q.T @ q
+        np.testing.assert_allclose(gram, 4.0 * np.eye(small), atol=1e-5)
+    assert np.array_equal(nn.init.eye_(nn.Parameter(dl.empty(2, 3))).detach().numpy(), np.eye(2, 3))
+    with pytest.raises(ValueError):
+        nn.init.orthogonal_(nn.Parameter(dl.empty(3)))
