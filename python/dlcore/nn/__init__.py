@@ -12,8 +12,6 @@ from . import functional, hooks, init, module_api
 
 Parameter = _C.Parameter
 Module = _C.nn.Module
-MaxPool2d = _C.nn.MaxPool2d
-AvgPool2d = _C.nn.AvgPool2d
 Flatten = _C.nn.Flatten
 Dropout = _C.nn.Dropout
 BatchNorm2d = _C.nn.BatchNorm2d
@@ -21,9 +19,9 @@ hooks.install(Module)
 module_api.install(Module)
 
 from .containers import Identity, ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential  # noqa: E402
-from .layers import (AdaptiveAvgPool2d, AdaptiveMaxPool2d, BatchNorm1d, Conv1d, Conv2d, ConvTranspose2d, Dropout2d,  # noqa: E402
-                     Embedding, GroupNorm, LayerNorm, Linear, LogSoftmax, MaxPool1d, PReLU, Softmax, Unflatten,
-                     Upsample, ZeroPad2d)
+from .layers import (AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, BatchNorm1d, Conv1d, Conv2d,  # noqa: E402
+                     ConvTranspose2d, Dropout2d, Embedding, GroupNorm, LayerNorm, Linear, LogSoftmax, MaxPool1d,
+                     MaxPool2d, PReLU, Softmax, Unflatten, Upsample, ZeroPad2d)
 from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss,  # noqa: E402
                      NLLLoss, SmoothL1Loss)
 from . import utils  # noqa: E402

@@ -10,9 +10,9 @@ buffer fewer per layer; torch.ao.nn.intrinsic's ConvReLU2d and LinearReLU are th
 """
 from .._C import functional as _F
 from .._op_table import names_on
-from .functional_layers import (adaptive_avg_pool2d, adaptive_max_pool2d, conv1d, conv2d, conv_transpose2d, dropout2d,
-                                embedding, group_norm, interpolate, layer_norm, log_softmax, max_pool1d, normalize,
-                                one_hot, pad, softmax)
+from .functional_layers import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, conv1d, conv2d, conv_transpose2d,
+                                dropout2d, embedding, group_norm, interpolate, layer_norm, log_softmax, max_pool1d,
+                                max_pool2d, normalize, one_hot, pad, softmax)
 from .functional_losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss,
                                 kl_div, l1_loss, mse_loss, nll_loss, smooth_l1_loss)
 
@@ -20,8 +20,6 @@ linear = _F.linear
 conv2d_relu = _F.conv2d_relu
 linear_relu = _F.linear_relu
 matmul = _F.matmul
-max_pool2d = _F.max_pool2d
-avg_pool2d = _F.avg_pool2d
 dropout = _F.dropout
 batch_norm = _F.batch_norm
 flatten = _F.flatten
