@@ -119,7 +119,7 @@ def _require_module(value: Any, container: str) -> Module:
 class Sequential(_ListProtocol, _C.nn.Sequential):
     """Runs its modules in order (torch.nn.Sequential): ``Sequential(a, b)`` or
     ``Sequential(OrderedDict(name=module))``; indexing, slicing, append/insert/extend/pop, len,
-    iteration, ``del`` and item assignment as in torch. forward runs in C++."""
+    iteration, ``del`` and item assignment as in torch."""
 
     _kind = "Sequential"
 
@@ -140,6 +140,15 @@ class Sequential(_ListProtocol, _C.nn.Sequential):
 
     def add_module(self, name: str, module: Module | None) -> None:
         self._add_entry(name, module)
+
+    def forward(self, input: Any) -> Any:  # noqa: A002  (torch's argument name)
+        # Each child through its Python __call__: the C++ loop would call the C++ forward of layers
+        # whose Python subclass extends it (Linear's leading dims, Conv2d's padding='same', ...).
+        for name, module in self._entries():
+            if module is None:
+                raise ValueError(f"Sequential: submodule '{name}' is None and cannot be called")
+            input = module(input)
+        return input
 
 
 class ModuleList(_ListProtocol, Module):
