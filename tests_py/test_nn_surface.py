@@ -283,6 +283,10 @@ def test_sequential_list_protocol_matches_torch():
     assert list(named.state_dict()) == ["conv.weight", "conv.bias"] and named.act is named[1]
     with pytest.raises(IndexError):
         ds[10]
+    # children extended in Python keep their behaviour inside a Sequential
+    inner = nn.Sequential(nn.Conv2d(1, 2, 4, padding="same"), nn.MaxPool2d(2, ceil_mode=True), nn.Flatten(0, 1),
+                          nn.Linear(5, 3))
+    assert tuple(inner(dl.randn(1, 1, 5, 9)).shape) == (2, 3, 3)
     with pytest.raises(TypeError):
         nn.Sequential(3)
 
@@ -461,3 +465,23 @@ def test_init_trunc_normal_orthogonal_eye():
     assert np.array_equal(nn.init.eye_(nn.Parameter(dl.empty(2, 3))).detach().numpy(), np.eye(2, 3))
     with pytest.raises(ValueError):
         nn.init.orthogonal_(nn.Parameter(dl.empty(3)))
+
+
+@pytest.mark.parametrize("affine", [True, False])
+def test_layer_norm_fused_and_composed_paths_match_torch(affine, device):
+    """float32 on the CPU runs the fused C++ kernel, float64 (and CUDA) the composition of ops."""
+    shape, normalized = (3, 4, 6), (4, 6)
+    for np_dtype, torch_dtype, tol in ((np.float32, torch.float32, 1e-5), (np.float64, torch.float64, 1e-10)):
+        rng = np.random.default_rng(11)
+        x, w, b, g = (rng.standard_normal(s) for s in (shape, normalized, normalized, shape))
+        tensors_t = [torch.tensor(a, dtype=torch_dtype, requires_grad=True) for a in (x, w, b)]
+        tensors_d = [dl.tensor(a.astype(np_dtype), device=device, requires_grad=True) for a in (x, w, b)]
+        out_t = tF.layer_norm(tensors_t[0], normalized, *(tensors_t[1:] if affine else (None, None)), eps=1e-5)
+        out_d = F.layer_norm(tensors_d[0], normalized, *(tensors_d[1:] if affine else (None, None)), eps=1e-5)
+        np.testing.assert_allclose(to_numpy(out_d), to_numpy(out_t), atol=tol, rtol=tol)
+        out_t.backward(torch.tensor(g, dtype=torch_dtype))
+        out_d.backward(dl.tensor(g.astype(np_dtype), device=device))
+        for td, tt in zip(tensors_d if affine else tensors_d[:1], tensors_t if affine else tensors_t[:1]):
+            np.testing.assert_allclose(to_numpy(td.grad), to_numpy(tt.grad), atol=10 * tol, rtol=10 * tol)
+    with pytest.raises(RuntimeError, match="normalized_shape"):
+        F.layer_norm(dl.randn(2, 3), (4,))

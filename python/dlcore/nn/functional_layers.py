@@ -1,5 +1,5 @@
 """The layer functions of ``dl.nn.functional`` that are compositions of existing differentiable C++
-ops rather than kernels of their own: padding, interpolation, adaptive pooling, layer and group
+ops rather than kernels of their own (layer_norm has a fused CPU kernel and composes on CUDA): padding, interpolation, adaptive pooling, layer and group
 norm, embedding, conv1d / conv_transpose2d (lowered onto conv2d), one_hot, normalize, dropout2d and
 softmax over any dim. Signatures, defaults and errors are torch.nn.functional's; gradients come from
 the ops they are made of (index_select, cat, matmul, pointwise, reductions).
@@ -279,15 +279,23 @@ def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
 
 # ---- normalisation ----
 
+def _fused_layer_norm_applies(input: Tensor, weight: Tensor | None, bias: Tensor | None) -> bool:  # noqa: A002
+    """The fused C++ kernel covers float32 on the CPU; CUDA and other dtypes compose ops instead."""
+    return all(t is None or (t.dtype == _C.dtype.float32 and not t.is_cuda) for t in (input, weight, bias))
+
+
 def layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | None = None,  # noqa: A002
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Normalises over the trailing ``normalized_shape`` dims (torch.nn.functional.layer_norm);
-    biased variance, as torch."""
+    biased variance, as torch. float32 CPU inputs run the fused C++ kernel (forward and backward);
+    elsewhere (CUDA, float64, 16-bit) the same math is composed of differentiable ops."""
     shape = tuple(expand_tuple(normalized_shape, 1, "layer_norm") if isinstance(normalized_shape, int)
                   else normalized_shape)
     if tuple(input.shape[input.dim() - len(shape):]) != shape or len(shape) > input.dim():
         raise RuntimeError(f"layer_norm: normalized_shape {list(shape)} does not match the trailing dims of "
                            f"input {list(input.shape)}")
+    if _fused_layer_norm_applies(input, weight, bias):
+        return _F.layer_norm(input, list(shape), weight, bias, eps)
     dims = list(range(input.dim() - len(shape), input.dim()))
     mean = input.mean(dims, keepdim=True)
     centered = input - mean
