@@ -4,7 +4,7 @@ scaled in place (so optimizer steps that follow see the clipped values)."""
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from typing import Any
 
 from ... import _C
 from ...autograd import no_grad
