@@ -1,7 +1,9 @@
-"""``dl.nn``: modules with PyTorch's names and semantics. Conv2d, pooling, BatchNorm2d and Dropout
-are C++ classes; the containers (containers.py), the layers made of other ops (layers.py) and the
-losses (losses.py) are Python classes over the same C++ Module; the activation modules are made
-here from the op table's ``module:`` surfaces; module_api.py adds torch's bookkeeping methods."""
+"""``dl.nn``: modules with PyTorch's names and semantics. Conv2d, the pools, BatchNorm2d and
+Dropout are C++ classes (Conv2d, Linear and the pools extended in Python with torch's extra
+options); the containers (containers.py), the layers made of other ops (layers.py, layers_conv.py,
+layers_pool.py) and the losses (losses.py) are Python classes over the same C++ Module; the
+activation modules are made here from the op table's ``module:`` surfaces; module_api.py adds
+torch's bookkeeping methods."""
 from __future__ import annotations
 
 from typing import Any
@@ -19,9 +21,10 @@ hooks.install(Module)
 module_api.install(Module)
 
 from .containers import Identity, ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential  # noqa: E402
-from .layers import (AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, BatchNorm1d, Conv1d, Conv2d,  # noqa: E402
-                     ConvTranspose2d, Dropout2d, Embedding, GroupNorm, LayerNorm, Linear, LogSoftmax, MaxPool1d,
-                     MaxPool2d, PReLU, Softmax, Unflatten, Upsample, ZeroPad2d)
+from .layers import (BatchNorm1d, Dropout2d, Embedding, GroupNorm, LayerNorm, LogSoftmax, PReLU, Softmax,  # noqa: E402
+                     Unflatten, Upsample, ZeroPad2d)
+from .layers_conv import Conv1d, Conv2d, ConvTranspose2d, Linear  # noqa: E402
+from .layers_pool import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool1d, MaxPool2d  # noqa: E402
 from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss,  # noqa: E402
                      NLLLoss, SmoothL1Loss)
 from . import utils  # noqa: E402

@@ -1,8 +1,8 @@
 """``dl.nn.functional``: the differentiable ops under PyTorch's names (implemented in C++).
 
-The fused C++ kernels are bound here; the losses (functional_losses.py) and the layer functions
-made of other ops (functional_layers.py: pad, interpolate, layer_norm, embedding, ...) are
-re-exported from their files. ``softmax``/``log_softmax`` take any dim.
+The fused C++ kernels are bound here; the losses (functional_losses.py) and the functions made of
+other ops (functional_conv.py, functional_pool.py, functional_resample.py, functional_layers.py)
+are re-exported from their files. ``softmax``/``log_softmax`` take any dim.
 
 Beyond PyTorch's names: ``conv2d_relu`` and ``linear_relu`` equal ``relu(conv2d(...))`` and
 ``relu(linear(...))`` with the ReLU fused into the bias kernel (one launch and one activation
@@ -10,9 +10,11 @@ buffer fewer per layer; torch.ao.nn.intrinsic's ConvReLU2d and LinearReLU are th
 """
 from .._C import functional as _F
 from .._op_table import names_on
-from .functional_layers import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, conv1d, conv2d, conv_transpose2d,
-                                dropout2d, embedding, group_norm, interpolate, layer_norm, log_softmax, max_pool1d,
-                                max_pool2d, normalize, one_hot, pad, softmax)
+from .functional_conv import conv1d, conv2d, conv_transpose2d
+from .functional_layers import (dropout2d, embedding, group_norm, layer_norm, log_softmax, normalize, one_hot,
+                                softmax)
+from .functional_pool import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool1d, max_pool2d
+from .functional_resample import interpolate, pad
 from .functional_losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss,
                                 kl_div, l1_loss, mse_loss, nll_loss, smooth_l1_loss)
 
