@@ -112,12 +112,13 @@ def test_load_state_dict_errors_leave_the_model_unchanged():
     model = SmallNet()
     before = {k: v.numpy().copy() for k, v in model.state_dict().items()}
     state = random_state(model)
-    with pytest.raises(ValueError, match=r"load_state_dict.*Missing:.*conv1\.bias"):
+    # torch's error type and wording (RuntimeError "Error(s) in loading state_dict for ...")
+    with pytest.raises(RuntimeError, match=r"Missing key\(s\) in state_dict:.*conv1\.bias"):
         model.load_state_dict({"conv1.weight": state["conv1.weight"]})
-    with pytest.raises(ValueError, match=r"load_state_dict.*Unexpected:.*extra"):
+    with pytest.raises(RuntimeError, match=r"Unexpected key\(s\) in state_dict:.*extra"):
         model.load_state_dict({**state, "extra": np.zeros(1, np.float32)})
     bad_shape = {**state, "block.3.weight": np.zeros((5, 7), np.float32)}
-    with pytest.raises(ValueError, match=r"size mismatch for block\.3\.weight.*\[5, 7\].*\[5, 144\]"):
+    with pytest.raises(RuntimeError, match=r"size mismatch for block\.3\.weight.*\[5, 7\].*\[5, 144\]"):
         model.load_state_dict(bad_shape)
     for key, value in model.state_dict().items():
         np.testing.assert_array_equal(value.numpy(), before[key], err_msg=key)

@@ -35,6 +35,7 @@ void bind_tensor(py::module_& m);
 void bind_views(py::module_& m);  // after bind_tensor: adds methods to its Tensor class
 void bind_indexing(py::module_& m);  // after bind_tensor: x[key], x[key] = v and the indexing ops
 void bind_functional(py::module_& m);
+void bind_layer_norm(py::module_& functional);  // the fused layer norm (layer_norm_bindings.cpp)
 // sum, mean, prod, amax, amin, max, min, argmax, argmin on dl, dl.nn.functional and Tensor; after
 // bind_generated_ops, since Tensor.max/min with another tensor fall back to maximum/minimum.
 void bind_reductions(py::module_& m, py::module_& functional, py::class_<Tensor>& tensor);

@@ -15,6 +15,7 @@ PYBIND11_MODULE(_C, m) {
   m.def("get_num_threads", &dlcore::kernels::cpu::num_threads);
   auto functional = m.def_submodule("functional", "Differentiable ops (dlcore.nn.functional)");
   dlcore::bindings::bind_functional(functional);
+  dlcore::bindings::bind_layer_norm(functional);
   auto tensor = pybind11::reinterpret_borrow<pybind11::class_<dlcore::Tensor>>(m.attr("Tensor"));
   dlcore::bindings::bind_generated_ops(m, functional, tensor);
   dlcore::bindings::bind_reductions(m, functional, tensor);

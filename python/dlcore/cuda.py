@@ -151,6 +151,18 @@ def synchronize(device: Any = None) -> None:
         _cuda.synchronize(device)
 
 
+def manual_seed(seed: int) -> None:
+    """Seeds dlcore's generator. dlcore has one generator for every device (initialisation and
+    dropout on the CPU and GPU draw from it), so this equals ``dl.manual_seed(seed)``."""
+    from . import manual_seed as _manual_seed
+    _manual_seed(seed)
+
+
+def manual_seed_all(seed: int) -> None:
+    """As ``manual_seed``: the one generator serves every GPU."""
+    manual_seed(seed)
+
+
 def memory_allocated(device: Any = None) -> int:
     """Bytes held by live tensors on ``device`` (default: the current device)."""
     return _cuda.memory_allocated(device)

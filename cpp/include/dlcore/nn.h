@@ -159,3 +159,10 @@ class CrossEntropyLoss : public Module {
 };
 
 }  // namespace dlcore::nn
+
+namespace dlcore::ops {
+// Layer norm over the trailing `normalized_shape` dims of a float32 CPU tensor, fused forward and
+// backward (cpp/src/ops/layer_norm.cpp); weight/bias may be undefined. RuntimeError on CUDA.
+Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
+                  float eps = 1e-5f);
+}  // namespace dlcore::ops

@@ -1,28 +1,41 @@
-"""``dl.nn``: modules with PyTorch's names and semantics (implemented in C++; the activation
-modules are made here from the op table's ``module:`` surfaces)."""
+"""``dl.nn``: modules with PyTorch's names and semantics. Conv2d, the pools, BatchNorm2d and
+Dropout are C++ classes (Conv2d, Linear and the pools extended in Python with torch's extra
+options); the containers (containers.py), the layers made of other ops (layers.py, layers_conv.py,
+layers_pool.py) and the losses (losses.py) are Python classes over the same C++ Module; the
+activation modules are made here from the op table's ``module:`` surfaces; module_api.py adds
+torch's bookkeeping methods."""
 from __future__ import annotations
 
 from typing import Any
 
 from .. import _C
 from .._op_table import module_ops
-from . import functional, hooks, init
+from . import functional, hooks, init, module_api
 
 Parameter = _C.Parameter
 Module = _C.nn.Module
-Sequential = _C.nn.Sequential
-Conv2d = _C.nn.Conv2d
-Linear = _C.nn.Linear
-MaxPool2d = _C.nn.MaxPool2d
-AvgPool2d = _C.nn.AvgPool2d
 Flatten = _C.nn.Flatten
 Dropout = _C.nn.Dropout
 BatchNorm2d = _C.nn.BatchNorm2d
-CrossEntropyLoss = _C.nn.CrossEntropyLoss
 hooks.install(Module)
+module_api.install(Module)
+
+from .containers import Identity, ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential  # noqa: E402
+from .layers import (BatchNorm1d, Dropout2d, Embedding, GroupNorm, LayerNorm, LogSoftmax, PReLU, Softmax,  # noqa: E402
+                     Unflatten, Upsample, ZeroPad2d)
+from .layers_conv import Conv1d, Conv2d, ConvTranspose2d, Linear  # noqa: E402
+from .layers_pool import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool1d, MaxPool2d  # noqa: E402
+from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss,  # noqa: E402
+                     NLLLoss, SmoothL1Loss)
+from . import utils  # noqa: E402
 
 __all__ = ["Module", "Parameter", "Sequential", "Conv2d", "Linear", "MaxPool2d",
-           "AvgPool2d", "Flatten", "Dropout", "BatchNorm2d", "CrossEntropyLoss", "functional", "init", "hooks"]
+           "AvgPool2d", "Flatten", "Dropout", "BatchNorm2d", "CrossEntropyLoss", "functional", "init", "hooks",
+           "Identity", "ModuleDict", "ModuleList", "ParameterDict", "ParameterList",
+           "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "BatchNorm1d", "Conv1d", "ConvTranspose2d", "Dropout2d",
+           "Embedding", "GroupNorm", "LayerNorm", "LogSoftmax", "MaxPool1d", "PReLU", "Softmax", "Unflatten",
+           "Upsample", "ZeroPad2d", "BCELoss", "BCEWithLogitsLoss", "HuberLoss", "KLDivLoss", "L1Loss", "MSELoss",
+           "NLLLoss", "SmoothL1Loss", "utils"]
 
 
 def _activation_module(class_name: str, op: dict[str, Any]) -> type:

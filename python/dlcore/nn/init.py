@@ -1,4 +1,5 @@
-"""``dl.nn.init``: torch.nn.init's in-place initialisers (kaiming, xavier, normal, uniform, constants).
+"""``dl.nn.init``: torch.nn.init's in-place initialisers (kaiming, xavier, normal, truncated normal,
+uniform, orthogonal, constants, eye).
 
 Models that copy a reference architecture (torchvision's VGG scheme for CifarVGG) must reproduce its
 initialisation, not only its layers. Draws come from dlcore's seeded generator (``dl.randn``/``dl.rand``,
@@ -7,6 +8,8 @@ host-side), so ``dl.manual_seed`` fixes the result on every device; fans and gai
 from __future__ import annotations
 
 import math
+
+import numpy as np
 
 from .. import _C
 from ..autograd import no_grad
@@ -132,5 +135,56 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     return uniform_(tensor, -bound, bound)
 
 
+def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
+                  generator: object = None) -> Tensor:
+    """N(mean, std^2) restricted to [a, b], drawn by inverting the normal CDF on a uniform draw over
+    [cdf(a), cdf(b)] (torch's method), then clamped against rounding at the ends."""
+    _check_float(tensor, "trunc_normal_")
+    if generator is not None:
+        raise NotImplementedError("trunc_normal_: generator= is not supported; seed with dl.manual_seed")
+
+    def normal_cdf(x: float) -> float:
+        return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+
+    low, high = 2.0 * normal_cdf((a - mean) / std) - 1.0, 2.0 * normal_cdf((b - mean) / std) - 1.0
+    draws = _C.rand(*tensor.shape, device=tensor.device) * (high - low) + low
+    values = _C.erfinv(draws) * (std * math.sqrt(2.0)) + mean
+    return _fill_from(tensor, values.clamp(min=a, max=b))
+
+
+def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: object = None) -> Tensor:
+    """A (semi-)orthogonal matrix over the tensor viewed as [rows, everything else]: the Q of a QR
+    decomposition of a normal draw, with signs fixed by R's diagonal so Q is uniformly distributed
+    (torch's method; the QR runs in numpy on the host, as dlcore has no QR op)."""
+    _check_float(tensor, "orthogonal_")
+    if tensor.dim() < 2:
+        raise ValueError("orthogonal_: only tensors with 2 or more dimensions are supported")
+    if generator is not None:
+        raise NotImplementedError("orthogonal_: generator= is not supported; seed with dl.manual_seed")
+    if tensor.numel() == 0:
+        return tensor
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows
+    flat = _C.randn(rows, cols).numpy().astype(np.float64)
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q *= np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    values = _C.tensor((q * gain).astype(np.float32).reshape(tuple(tensor.shape)), device=tensor.device)
+    return _fill_from(tensor, values)
+
+
+def eye_(tensor: Tensor) -> Tensor:
+    """Fills the 2-D ``tensor`` with the identity (ones on the main diagonal); returns it."""
+    _check_float(tensor, "eye_")
+    if tensor.dim() != 2:
+        raise ValueError(f"eye_: only 2-D tensors are supported, got {list(tensor.shape)}")
+    identity = np.eye(tensor.shape[0], tensor.shape[1], dtype=np.float32)
+    return _fill_from(tensor, _C.tensor(identity, device=tensor.device))
+
+
 __all__ = ["calculate_gain", "calculate_fan_in_and_fan_out", "normal_", "uniform_", "constant_", "zeros_", "ones_",
-           "kaiming_normal_", "kaiming_uniform_", "xavier_normal_", "xavier_uniform_"]
+           "kaiming_normal_", "kaiming_uniform_", "xavier_normal_", "xavier_uniform_", "trunc_normal_", "orthogonal_",
+           "eye_"]

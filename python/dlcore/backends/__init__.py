@@ -1,0 +1,9 @@
+"""``dl.backends``: torch.backends' switches that scripts set, with dlcore's meaning.
+
+dlcore has neither cuDNN nor Metal. ``dl.backends.cudnn`` keeps torch's attributes so scripts that
+set them run, and they mean what they can mean here (see backends/cudnn.py); ``dl.backends.mps``
+reports that there is no MPS device.
+"""
+from . import cudnn, mps
+
+__all__ = ["cudnn", "mps"]
