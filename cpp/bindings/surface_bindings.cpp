@@ -1,6 +1,6 @@
 // Python surfaces, with torch's signatures, of the statistics, sorting/scan, rearranging and
 // matmul-family ops (cpp/src/ops/statistics.cpp, sorting.cpp, rearrange.cpp, matmul.cpp,
-// einsum.cpp) on dl and Tensor; grad_fn.next_functions. Argument parsing only: no math here.
+// einsum.cpp) on dl and Tensor; Tensor.detach_ and grad_fn.next_functions. Argument parsing only: no math here.
 #include <pybind11/stl.h>
 
 #include <cmath>
@@ -209,7 +209,11 @@ void bind_tensor_surface(py::module_& m, py::class_<Tensor>& tensor) {
   replace_method(tensor, "clone", [](const Tensor& x, const py::object&) { return ops::clone(x); }, py::kw_only(),
                  py::arg("memory_format") = py::none());
   m.def("flip", [](const Tensor& x, const py::object& dims) { return ops::flip(x, shifts_arg(dims, "dims")); }, "input"_a, "dims"_a);
-  tensor.def("flip", [](const Tensor& x, const py::args& dims) { return ops::flip(x, int_list_args(dims, "flip")); });
+  tensor.def("flip", [](const Tensor& x, const py::args& dims, const py::kwargs& kwargs) {  // flip(0, 1) or flip(dims=...)
+    if (kwargs.contains("dims") && dims.size() == 0) return ops::flip(x, shifts_arg(kwargs["dims"], "dims"));
+    if (kwargs.size() > 0) throw py::type_error("flip() takes the dims positionally or as dims=, got " + std::string(py::str(kwargs)));
+    return ops::flip(x, int_list_args(dims, "flip"));
+  });
   auto roll = [](const Tensor& x, const py::object& shifts, const py::object& dims) {
     return ops::roll(x, shifts_arg(shifts, "shifts"), dims.is_none() ? std::vector<int64_t>{} : shifts_arg(dims, "dims"));
   };
@@ -243,7 +247,13 @@ void bind_tensor_surface(py::module_& m, py::class_<Tensor>& tensor) {
     return py::cast(ops::general_matmul(a.cast<Tensor>(), b));
   });
 
-  // ---- autograd graph inspection ----
+  // ---- autograd graph ----
+  // detach_(): this tensor leaves the graph in place (a leaf that no longer requires grad).
+  tensor.def("detach_", [](const Tensor& x) {
+    x.impl()->grad_fn = nullptr;
+    x.impl()->requires_grad = false;
+    return x;
+  });
   auto node = py::reinterpret_borrow<py::class_<Node, std::shared_ptr<Node>>>(m.attr("Node"));
   node.def_property_readonly("next_functions", &next_functions);
   node.def_property_readonly("variable", [](const Node& n) -> py::object {  // AccumulateGrad's leaf, as torch

@@ -1,10 +1,11 @@
 """``Tensor.__repr__``/``__str__`` in torch's print format.
 
 ``tensor([[1.0000, 2.5000], ...], dtype=..., requires_grad=True)``: values share one width and
-one notation (fixed with 4 decimals; integers-valued floats as ``1.``; scientific when the
+one notation (fixed with 4 decimals; integer-valued floats as ``1.``; scientific when the
 magnitudes span more than 1e3 or leave [1e-4, 1e8)), rows wrap at 80 columns, tensors with more
 than 1000 elements show 3 edge items per dimension around ``...``, and the suffixes name what is
-not the default: device, dtype, size of an empty tensor, grad_fn or requires_grad.
+not the default (device, dtype, size of an empty tensor, grad_fn or requires_grad), wrapping to
+a new line past 80 columns.
 """
 from __future__ import annotations
 
@@ -50,7 +51,8 @@ def _float_formatter(shown: np.ndarray) -> Callable[[float], str]:
     return fmt
 
 
-def _element_formatter(values: np.ndarray, floating: bool) -> Callable[[Any], str]:
+def _element_formatter(values: np.ndarray, floating: bool) -> tuple[Callable[[Any], str], int]:
+    """The formatter of every element and the column width it pads to."""
     shown = _summarised(values) if values.size > _THRESHOLD else values
     if floating:
         base = _float_formatter(shown)
@@ -58,11 +60,13 @@ def _element_formatter(values: np.ndarray, floating: bool) -> Callable[[Any], st
         base = lambda v: "True" if v else "False"  # noqa: E731
     else:
         base = lambda v: str(int(v))  # noqa: E731
-    width = max((len(base(v)) for v in shown.reshape(-1).tolist()), default=1)
-    return lambda v: base(v).rjust(width)
+    # torch sizes float columns by the nonzero finite values only (NaN, inf and 0 may stick out)
+    measured = shown[np.isfinite(shown) & (shown != 0)] if floating else shown
+    width = max((len(base(v)) for v in measured.reshape(-1).tolist()), default=1)
+    return (lambda v: base(v).rjust(width)), width
 
 
-def _format_rows(values: np.ndarray, fmt: Callable[[Any], str], indent: int, summarise: bool) -> str:
+def _format_rows(values: np.ndarray, fmt: Callable[[Any], str], width: int, indent: int, summarise: bool) -> str:
     if values.ndim == 0:
         return fmt(values.item())
     size = values.shape[0]
@@ -70,11 +74,10 @@ def _format_rows(values: np.ndarray, fmt: Callable[[Any], str], indent: int, sum
     index = list(range(_EDGE_ITEMS)) + [None] + list(range(size - _EDGE_ITEMS, size)) if elided else list(range(size))
     if values.ndim == 1:
         items = [" ..." if i is None else fmt(values[i].item()) for i in index]
-        width = max((len(s) for s in items), default=1) + 2
-        per_line = max(1, (_LINE_WIDTH - indent) // width)
+        per_line = max(1, (_LINE_WIDTH - indent) // (width + 2))  # the padded width, as torch counts
         lines = [", ".join(items[k:k + per_line]) for k in range(0, len(items), per_line)]
         return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
-    parts = ["..." if i is None else _format_rows(values[i], fmt, indent + 1, summarise) for i in index]
+    parts = ["..." if i is None else _format_rows(values[i], fmt, width, indent + 1, summarise) for i in index]
     separator = "," + "\n" * (values.ndim - 1) + " " * (indent + 1)
     return "[" + separator.join(parts) + "]"
 
@@ -99,11 +102,26 @@ def tensor_repr(t: Any) -> str:
             suffixes.append(f"dtype={t.dtype}")
     else:
         summarise = t.numel() > _THRESHOLD
-        body = _format_rows(values, _element_formatter(values, floating), len(prefix), summarise)
+        fmt, width = _element_formatter(values, floating)
+        body = _format_rows(values, fmt, width, len(prefix), summarise)
         if t.dtype not in _DEFAULT_DTYPES:
             suffixes.append(f"dtype={t.dtype}")
     if t.grad_fn is not None:
         suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
-    return prefix + ", ".join([body] + suffixes) + ")"
+    return _with_suffixes(prefix + body, suffixes, len(prefix))
+
+
+def _with_suffixes(text: str, suffixes: list[str], indent: int) -> str:
+    """Appends ``, suffix`` items, each moving to a new indented line when it would pass the
+    line width (torch's rule, which counts the last line from its newline plus one)."""
+    last_line = len(text) - text.rfind("\n") + 1
+    for suffix in suffixes:
+        if last_line + len(suffix) + 2 > _LINE_WIDTH:
+            text += ",\n" + " " * indent + suffix
+            last_line = indent + len(suffix)
+        else:
+            text += ", " + suffix
+            last_line += len(suffix) + 2
+    return text + ")"

@@ -2,6 +2,7 @@
 // batch dimensions), addmm, dot and outer. float32 runs on the backend's GEMM kernel (one call per
 // batch), float16/bfloat16 through float32 as linear/conv do; float64 and integer operands take an
 // exact broadcast-multiply-and-sum path, so gradient checks in float64 see true float64 products.
+// Shape errors are ShapeError (Python RuntimeError, as torch raises them, and ValueError, as dlcore).
 #include "op_util.h"
 
 namespace dlcore::ops {
@@ -82,26 +83,26 @@ std::string shapes(const Tensor& a, const Tensor& b) { return shape_str(a.shape(
 Tensor mm(const Tensor& a, const Tensor& b) {
   check_operands(a, b, "mm");
   if (a.dim() != 2 || b.dim() != 2)
-    throw std::runtime_error("mm: expected two matrices, got shapes " + shapes(a, b));
+    throw ShapeError("mm: expected two matrices, got shapes " + shapes(a, b));
   if (a.size(1) != b.size(0))
-    throw std::runtime_error("mm: mat1 and mat2 shapes cannot be multiplied (" + shapes(a, b) + ")");
+    throw ShapeError("mm: mat1 and mat2 shapes cannot be multiplied (" + shapes(a, b) + ")");
   if (a.dtype() == DType::Float32 || sixteen_bit_dtype({&a, &b}, "mm")) return matmul(a, b);
   return squeeze(bmm_by_sum(unsqueeze(a, 0), unsqueeze(b, 0)), {0});
 }
 
 Tensor bmm(const Tensor& a, const Tensor& b) {
   check_operands(a, b, "bmm");
-  if (a.dim() != 3 || b.dim() != 3) throw std::runtime_error("bmm: expected two 3-D tensors, got shapes " + shapes(a, b));
+  if (a.dim() != 3 || b.dim() != 3) throw ShapeError("bmm: expected two 3-D tensors, got shapes " + shapes(a, b));
   if (a.size(0) != b.size(0) || a.size(2) != b.size(1))
-    throw std::runtime_error("bmm: shapes " + shapes(a, b) + " cannot be multiplied (expected [B, M, K] and [B, K, N])");
+    throw ShapeError("bmm: shapes " + shapes(a, b) + " cannot be multiplied (expected [B, M, K] and [B, K, N])");
   return bmm_any(a, b);
 }
 
 Tensor dot(const Tensor& a, const Tensor& b) {
   check_operands(a, b, "dot");
-  if (a.dim() != 1 || b.dim() != 1) throw std::runtime_error("dot: 1D tensors expected, but got shapes " + shapes(a, b));
+  if (a.dim() != 1 || b.dim() != 1) throw ShapeError("dot: 1D tensors expected, but got shapes " + shapes(a, b));
   if (a.size(0) != b.size(0))
-    throw std::runtime_error("dot: inconsistent tensor size: " + shapes(a, b) + " must have the same number of elements");
+    throw ShapeError("dot: inconsistent tensor size: " + shapes(a, b) + " must have the same number of elements");
   const Tensor out = sum(mul(a, b));
   return out.dtype() == a.dtype() ? out : to_dtype(out, a.dtype());
 }
@@ -109,20 +110,20 @@ Tensor dot(const Tensor& a, const Tensor& b) {
 Tensor outer(const Tensor& a, const Tensor& b) {
   check_defined(a, "outer", "input");
   check_defined(b, "outer", "vec2");
-  if (a.dim() != 1 || b.dim() != 1) throw std::runtime_error("outer: 1D tensors expected, but got shapes " + shapes(a, b));
+  if (a.dim() != 1 || b.dim() != 1) throw ShapeError("outer: 1D tensors expected, but got shapes " + shapes(a, b));
   return mul(unsqueeze(a, 1), unsqueeze(b, 0));
 }
 
 Tensor general_matmul(const Tensor& a, const Tensor& b) {
   check_operands(a, b, "matmul");
   if (a.dim() == 0 || b.dim() == 0)
-    throw std::runtime_error("matmul: both arguments to matmul need to be at least 1D, but got shapes " + shapes(a, b));
+    throw ShapeError("matmul: both arguments to matmul need to be at least 1D, but got shapes " + shapes(a, b));
   if (a.dim() == 1 && b.dim() == 1) return dot(a, b);
   const Tensor a2 = a.dim() == 1 ? unsqueeze(a, 0) : a;   // a row vector, dropped again at the end
   const Tensor b2 = b.dim() == 1 ? unsqueeze(b, 1) : b;   // a column vector
   const int64_t M = a2.size(-2), K = a2.size(-1), N = b2.size(-1);
   if (b2.size(-2) != K)
-    throw std::runtime_error("matmul: shapes " + shapes(a, b) + " cannot be multiplied (" + std::to_string(K) + " != " +
+    throw ShapeError("matmul: shapes " + shapes(a, b) + " cannot be multiplied (" + std::to_string(K) + " != " +
                              std::to_string(b2.size(-2)) + ")");
   Tensor out;
   if (b2.dim() == 2) {  // [..., M, K] @ [K, N]: fold the batch into the rows, one GEMM
@@ -135,8 +136,8 @@ Tensor general_matmul(const Tensor& a, const Tensor& b) {
     Shape batch;
     try {
       batch = broadcast_shapes(batch_a, batch_b, "matmul");
-    } catch (const ValueError& e) {  // torch reports mismatched batch dimensions as RuntimeError
-      throw std::runtime_error(std::string(e.what()) + " (the batch dimensions of " + shapes(a, b) + ")");
+    } catch (const ValueError& e) {  // ShapeError: RuntimeError as torch raises it, ValueError as dlcore does
+      throw ShapeError(std::string(e.what()) + " (the batch dimensions of " + shapes(a, b) + ")");
     }
     const int64_t count = product_of(batch);
     Shape full_a = batch, full_b = batch;

@@ -4,7 +4,6 @@
 // p-norm's, which masks the 0/0 at an all-zero slice to 0 as torch does.
 #include <algorithm>
 #include <cmath>
-#include <limits>
 
 #include "op_util.h"
 
