@@ -1,5 +1,6 @@
 // Tests of the CPU sorting and scan kernels (kernels/cpu/sort_scan.h) against naive references:
-// the sort permutation is stable and places NaN as torch does, in both orders and several dtypes;
+// the sort permutation is stable and places NaN as torch does, in both orders and several dtypes,
+// and topk's partial sort gives exactly its first k entries;
 // running sums/products match a double loop (int64 for integers); cumprod's gradient matches
 // central finite differences, rows with one or several zeros included.
 #include <gtest/gtest.h>
@@ -63,6 +64,23 @@ TEST(SortRows, ManyRowsAndIntegerDtypes) {
     const std::vector<int32_t> row(x.begin() + r * n, x.begin() + (r + 1) * n);
     const std::vector<int64_t> order(idx.begin() + r * n, idx.begin() + (r + 1) * n);
     expect_sorted_stably(row, order, SortOrder::Descending);
+  }
+}
+
+TEST(TopkRows, EqualsTheStableSortsFirstK) {
+  std::mt19937 rng(11);
+  const int64_t rows = 5, n = 40;
+  std::vector<float> x(rows * n);
+  for (auto& v : x) v = static_cast<float>(rng() % 9);  // ties
+  x[3] = std::numeric_limits<float>::quiet_NaN();
+  for (SortOrder order : {SortOrder::Ascending, SortOrder::Descending}) {
+    for (int64_t k : {0, 1, 7, 40}) {
+      std::vector<int64_t> sorted(rows * n), top(rows * k);
+      kernels::cpu::sort_rows(DType::Float32, x.data(), rows, n, order, sorted.data());
+      kernels::cpu::topk_rows(DType::Float32, x.data(), rows, n, k, order, top.data());
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t i = 0; i < k; ++i) EXPECT_EQ(top[r * k + i], sorted[r * n + i]) << "row " << r << " k " << k;
+    }
   }
 }
 

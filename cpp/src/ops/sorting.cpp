@@ -122,8 +122,14 @@ ValuesIndices topk(const Tensor& x, int64_t k, int64_t dim, bool largest) {
   if (k < 0 || k > n)
     throw std::runtime_error("topk: selected index k out of range: k = " + std::to_string(k) + " for dimension " +
                              std::to_string(d) + " of size " + std::to_string(n) + " in " + shape_str(x.shape()));
-  Tensor indices = sorted_indices(x, d, largest, "topk");
-  if (x.dim() > 0) indices = contiguous(narrow(indices, d, 0, k));
+  Rows r = rows_along(x.detach(), d, "topk");
+  Shape picked = r.data.shape();
+  picked.back() = k;
+  Tensor indices = Tensor::empty(picked, DType::Int64);
+  if (r.rows > 0 && k > 0)
+    cpu::topk_rows(x.dtype(), r.data.raw_data(), r.rows, r.n, k,
+                   largest ? cpu::SortOrder::Descending : cpu::SortOrder::Ascending, indices.data<int64_t>());
+  indices = from_rows(indices, r, x);
   return {gather_along(x, d, indices), indices};
 }
 

@@ -1,5 +1,5 @@
-// The CPU sorting and scan kernels declared in sort_scan.h: a stable index sort per row with
-// torch's NaN placement, running sums/products accumulated in double or int64, and the zero-aware
+// The CPU sorting and scan kernels declared in sort_scan.h: a stable index sort (and a partial
+// one for topk) per row with torch's NaN placement, running sums/products accumulated in double or int64, and the zero-aware
 // cumprod gradient. Rows are independent, so threads split them.
 #include "sort_scan.h"
 
@@ -7,6 +7,7 @@
 #include <cmath>
 #include <numeric>
 #include <type_traits>
+#include <vector>
 
 #include "cpu_parallel.h"
 #include "dlcore/scalar_types.h"
@@ -27,6 +28,33 @@ bool is_nan_value(T v) {
   else return false;
 }
 
+// row[a] < row[b] with NaN as the largest value (two NaNs are equal).
+template <class T>
+bool value_less(const T* row, int64_t a, int64_t b) {
+  const bool nan_a = is_nan_value(row[a]), nan_b = is_nan_value(row[b]);
+  if (nan_a || nan_b) return !nan_a && nan_b;
+  return widen(row[a]) < widen(row[b]);
+}
+
+template <class T>
+void topk_rows_typed(const T* x, int64_t rows, int64_t n, int64_t k, SortOrder order, int64_t* indices) {
+  detail::parallel_for(rows, detail::grain_for(n), [&](int64_t begin, int64_t end) {
+    std::vector<int64_t> idx(static_cast<size_t>(n));
+    for (int64_t r = begin; r < end; ++r) {
+      const T* row = x + r * n;
+      std::iota(idx.begin(), idx.end(), int64_t{0});
+      // Equal values keep index order, so the result is exactly the stable sort's first k.
+      auto before = [&](int64_t a, int64_t b) {
+        const bool first = order == SortOrder::Ascending ? value_less(row, a, b) : value_less(row, b, a);
+        const bool second = order == SortOrder::Ascending ? value_less(row, b, a) : value_less(row, a, b);
+        return first || (!second && a < b);
+      };
+      std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), before);
+      std::copy(idx.begin(), idx.begin() + k, indices + r * k);
+    }
+  });
+}
+
 template <class T>
 void sort_rows_typed(const T* x, int64_t rows, int64_t n, SortOrder order, int64_t* indices) {
   detail::parallel_for(rows, detail::grain_for(n),
@@ -36,11 +64,7 @@ void sort_rows_typed(const T* x, int64_t rows, int64_t n, SortOrder order, int64
       int64_t* idx = indices + r * n;
       std::iota(idx, idx + n, int64_t{0});
       // NaN is the largest value: ascending puts it last, descending first; ties keep their order.
-      auto less = [row](int64_t a, int64_t b) {
-        const bool nan_a = is_nan_value(row[a]), nan_b = is_nan_value(row[b]);
-        if (nan_a || nan_b) return !nan_a && nan_b;
-        return widen(row[a]) < widen(row[b]);
-      };
+      auto less = [row](int64_t a, int64_t b) { return value_less(row, a, b); };
       if (order == SortOrder::Ascending) std::stable_sort(idx, idx + n, less);
       else std::stable_sort(idx, idx + n, [&](int64_t a, int64_t b) { return less(b, a); });
     }
@@ -102,6 +126,13 @@ void sort_rows(DType dtype, const void* x, int64_t rows, int64_t n, SortOrder or
   visit_dtype(dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
     sort_rows_typed(static_cast<const T*>(x), rows, n, order, indices);
+  });
+}
+
+void topk_rows(DType dtype, const void* x, int64_t rows, int64_t n, int64_t k, SortOrder order, int64_t* indices) {
+  visit_dtype(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    topk_rows_typed(static_cast<const T*>(x), rows, n, k, order, indices);
   });
 }
 

@@ -14,6 +14,9 @@ enum class ScanOp { Sum, Product };
 // indices[r, :] = the stable permutation that sorts row r of x; NaN sorts above every number
 // (last ascending, first descending), as in torch.
 void sort_rows(DType dtype, const void* x, int64_t rows, int64_t n, SortOrder order, int64_t* indices);
+// indices[r, :k] = the first k entries of sort_rows' permutation of row r (ties in index order),
+// found by a partial sort: O(n log k) per row.
+void topk_rows(DType dtype, const void* x, int64_t rows, int64_t n, int64_t k, SortOrder order, int64_t* indices);
 // y[r, i] = x[r, 0] (+ or *) ... x[r, i]. Floats accumulate in double and round each output once;
 // integers and bool accumulate in int64 (y is int64 for them, `dtype` for floats).
 void scan_rows(ScanOp op, DType dtype, const void* x, void* y, int64_t rows, int64_t n);
