@@ -39,6 +39,10 @@ void bind_layer_norm(py::module_& functional);  // the fused layer norm (layer_n
 // sum, mean, prod, amax, amin, max, min, argmax, argmin on dl, dl.nn.functional and Tensor; after
 // bind_generated_ops, since Tensor.max/min with another tensor fall back to maximum/minimum.
 void bind_reductions(py::module_& m, py::module_& functional, py::class_<Tensor>& tensor);
+// var std logsumexp norm all any sort argsort topk unique cumsum cumprod clone flip roll repeat tril
+// triu mm bmm matmul addmm dot outer einsum, and grad_fn.next_functions; after bind_reductions (it
+// adds to dl.return_types) and bind_tensor (it replaces Tensor.matmul, __matmul__ and clone).
+void bind_tensor_surface(py::module_& m, py::class_<Tensor>& tensor);
 void bind_nn(py::module_& m);
 void bind_hooks(py::module_& m);  // needs Tensor bound (bind_tensor) first
 void bind_optim(py::module_& m);

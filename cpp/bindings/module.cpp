@@ -19,6 +19,7 @@ PYBIND11_MODULE(_C, m) {
   auto tensor = pybind11::reinterpret_borrow<pybind11::class_<dlcore::Tensor>>(m.attr("Tensor"));
   dlcore::bindings::bind_generated_ops(m, functional, tensor);
   dlcore::bindings::bind_reductions(m, functional, tensor);
+  dlcore::bindings::bind_tensor_surface(m, tensor);
   auto nn = m.def_submodule("nn", "Modules");
   dlcore::bindings::bind_nn(nn);
   dlcore::bindings::bind_hooks(m);

@@ -13,7 +13,7 @@ from ._C import (ShapeError, cat, chunk, concat, index_select, narrow, permute, 
                  unbind, unsqueeze)
 from ._C import (argwhere, gather, index_add, index_copy, index_fill, index_put, masked_fill, masked_scatter,
                  masked_select, nonzero, scatter, scatter_add, take, take_along_dim)
-from .autograd import enable_grad, no_grad
+from .autograd import enable_grad, inference_mode, no_grad
 
 from ._C import promote_types, result_type
 from ._C import amax, amin, argmax, argmin, max, mean, min, prod, return_types, sum  # noqa: A004  (torch's names)
@@ -36,6 +36,29 @@ from ._generator import Generator  # noqa: E402
 from . import utils, vision  # noqa: E402
 from . import accelerator, backends  # noqa: E402
 from ._C.functional import flatten  # noqa: E402
+from ._C import (addmm, all, any, argsort, bmm, clone, cumprod, cumsum, dot, einsum, flip, logsumexp, matmul, mm,  # noqa: E402,A004
+                 norm, outer, roll, sort, std, std_mean, topk, tril, triu, unique, var, var_mean)
+from ._factories import (empty_like, eye, full_like, linspace, logspace, meshgrid, ones_like, rand_like,  # noqa: E402
+                         randint, randint_like, randn_like, randperm, zeros_like)
+from ._factories import install_tensor_methods as _install_factory_methods  # noqa: E402
+from ._tensor_like import as_tensor  # noqa: E402
+from ._tensor_like import install_tensor_methods as _install_like_methods  # noqa: E402
+from ._tensor_repr import tensor_repr as _tensor_repr  # noqa: E402
+
+
+def is_tensor(obj: object) -> bool:
+    """True for a dlcore Tensor (Parameters included), like ``torch.is_tensor``."""
+    return isinstance(obj, Tensor)
+
+
+def numel(input: Tensor) -> int:  # noqa: A002  (torch's argument name)
+    """The number of elements of ``input``."""
+    return input.numel()
+
+
+_install_factory_methods()
+_install_like_methods()
+Tensor.__repr__ = Tensor.__str__ = _tensor_repr
 
 __version__ = "0.1.0"
 __all__ = ["Tensor", "Parameter", "tensor", "from_numpy", "zeros", "ones", "empty", "full", "rand", "randn", "arange",
@@ -43,7 +66,11 @@ __all__ = ["Tensor", "Parameter", "tensor", "from_numpy", "zeros", "ones", "empt
            "bool", "uint8", "int32", "int64", "float16", "bfloat16", "float32", "float64", "float", "double", "half",
            "long", "int", "sum", "mean", "prod", "amax", "amin", "max", "min", "argmax", "argmin", "return_types",
            "promote_types", "result_type", "cuda", "data", "nn", "optim", "save", "load", "Generator", "utils", "vision",
-           "accelerator", "backends", "flatten"]
+           "accelerator", "backends", "flatten", "inference_mode", "is_tensor", "numel", "as_tensor", "addmm", "all", "any", "argsort", "bmm", "clone", "cumprod", "cumsum",
+           "dot", "einsum", "flip", "logsumexp", "matmul", "mm", "norm", "outer", "roll", "sort", "std", "std_mean",
+           "topk", "tril", "triu", "unique", "var", "var_mean", "empty_like", "eye", "full_like", "linspace",
+           "logspace", "meshgrid", "ones_like", "rand_like", "randint", "randint_like", "randn_like", "randperm",
+           "zeros_like"]
 
 # The op table's top-level functions (dl.relu, dl.add, dl.where, ...).
 for _name in names_on("dl"):

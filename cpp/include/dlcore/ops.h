@@ -97,6 +97,51 @@ std::pair<Tensor, Tensor> gather_normalize(const Tensor& images, const Tensor& l
                                            const std::vector<float>& mean, const std::vector<float>& std,
                                            bool channels_last);
 
+// ---- statistics (cpp/src/ops/statistics.cpp): floating-point inputs; dims empty means all ----
+// var/std divide by max(0, N - correction) (torch's correction; unbiased=True is correction 1).
+Tensor var(const Tensor& x, const std::vector<int64_t>& dims = {}, double correction = 1, bool keepdim = false);
+Tensor std_dev(const Tensor& x, const std::vector<int64_t>& dims = {}, double correction = 1, bool keepdim = false);  // torch.std
+std::pair<Tensor, Tensor> var_mean(const Tensor& x, const std::vector<int64_t>& dims = {}, double correction = 1,
+                                   bool keepdim = false);
+std::pair<Tensor, Tensor> std_dev_mean(const Tensor& x, const std::vector<int64_t>& dims = {}, double correction = 1,
+                                   bool keepdim = false);
+Tensor logsumexp(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim = false);
+// The vector p-norm over dims (p = 2 is 'fro'; +-inf the max/min of |x|; 0 counts nonzeros).
+Tensor norm(const Tensor& x, double p = 2, const std::vector<int64_t>& dims = {}, bool keepdim = false,
+            std::optional<DType> dtype = std::nullopt);
+Tensor all(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);  // bool results
+Tensor any(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);
+
+// ---- sorting and scans (cpp/src/ops/sorting.cpp; CPU tensors only for now) ----
+// Sorts are stable; NaN sorts above every number. topk returns the k largest (or smallest), sorted.
+ValuesIndices sort(const Tensor& x, int64_t dim = -1, bool descending = false);
+Tensor argsort(const Tensor& x, int64_t dim = -1, bool descending = false);
+ValuesIndices topk(const Tensor& x, int64_t k, int64_t dim = -1, bool largest = true);
+struct UniqueResult {  // torch.unique(x, sorted=True, return_inverse=True, return_counts=True)
+  Tensor values, inverse, counts;
+};
+UniqueResult unique(const Tensor& x);  // over the flattened tensor
+// Integer and bool inputs scan in int64 (torch's result dtype); dtype converts the input first.
+Tensor cumsum(const Tensor& x, int64_t dim, std::optional<DType> dtype = std::nullopt);
+Tensor cumprod(const Tensor& x, int64_t dim, std::optional<DType> dtype = std::nullopt);
+
+// ---- rearranging (cpp/src/ops/rearrange.cpp) ----
+Tensor clone(const Tensor& x);  // a contiguous copy that autograd flows through
+Tensor flip(const Tensor& x, const std::vector<int64_t>& dims);
+Tensor roll(const Tensor& x, const std::vector<int64_t>& shifts, const std::vector<int64_t>& dims = {});
+Tensor repeat(const Tensor& x, const std::vector<int64_t>& repeats);
+Tensor tril(const Tensor& x, int64_t diagonal = 0);
+Tensor triu(const Tensor& x, int64_t diagonal = 0);
+
+// ---- the matmul family with torch's semantics (cpp/src/ops/matmul.cpp, einsum.cpp) ----
+Tensor mm(const Tensor& a, const Tensor& b);
+Tensor bmm(const Tensor& a, const Tensor& b);
+Tensor general_matmul(const Tensor& a, const Tensor& b);  // torch.matmul: 1-D, batched, broadcasting
+Tensor addmm(const Tensor& input, const Tensor& a, const Tensor& b, double beta = 1, double alpha = 1);
+Tensor dot(const Tensor& a, const Tensor& b);
+Tensor outer(const Tensor& a, const Tensor& b);
+Tensor einsum(const std::string& equation, const std::vector<Tensor>& operands);
+
 }  // namespace ops
 }  // namespace dlcore
 #include "dlcore/view_ops.h"

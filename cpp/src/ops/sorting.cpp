@@ -1,0 +1,169 @@
+// sort, argsort, topk, unique, cumsum and cumprod along a dimension. The dimension is moved
+// innermost and made contiguous for the row kernels of kernels/cpu/sort_scan.h (CPU only for now:
+// CUDA tensors are refused with a RuntimeError naming the op). Sorted values are a gather of the
+// input by the sorted indices, so their gradient is gather's.
+#include "../kernels/cpu/sort_scan.h"
+#include "op_util.h"
+
+namespace dlcore::ops {
+namespace {
+
+namespace cpu = kernels::cpu;
+
+void check_cpu(const Tensor& x, const char* op) {
+  check_defined(x, op, "input");
+  if (x.is_cuda())
+    throw std::runtime_error(std::string(op) + ": not implemented for CUDA tensors yet (dlcore has only a CPU kernel); "
+                             "move the tensor with .cpu() first");
+}
+
+// x with `dim` swapped to the end, contiguous: rows of the kernels' layout. A 0-d x is one row of 1.
+struct Rows {
+  Tensor data;
+  int64_t dim = 0, rows = 0, n = 0;
+};
+Rows rows_along(const Tensor& x, int64_t dim, const char* op) {
+  Rows r;
+  const Tensor x1 = x.dim() == 0 ? reshape(x, {1}) : x;
+  r.dim = wrap_dim(dim, x1.dim(), op);
+  r.data = contiguous(transpose(x1, r.dim, -1));
+  r.n = r.data.size(-1);
+  r.rows = r.n == 0 ? 0 : r.data.numel() / r.n;
+  return r;
+}
+
+// Undoes rows_along on a result laid out like r.data: transposed back, shaped like x.
+Tensor from_rows(const Tensor& result, const Rows& r, const Tensor& x) {
+  const Tensor back = contiguous(transpose(result, r.dim, -1));
+  return x.dim() == 0 ? reshape(back, {}) : back;
+}
+
+Tensor sorted_indices(const Tensor& x, int64_t dim, bool descending, const char* op) {
+  check_cpu(x, op);
+  Rows r = rows_along(x.detach(), dim, op);
+  Tensor idx = Tensor::empty(r.data.shape(), DType::Int64);
+  if (r.rows > 0)
+    cpu::sort_rows(x.dtype(), r.data.raw_data(), r.rows, r.n,
+                   descending ? cpu::SortOrder::Descending : cpu::SortOrder::Ascending, idx.data<int64_t>());
+  return from_rows(idx, r, x);
+}
+
+Tensor gather_along(const Tensor& x, int64_t dim, const Tensor& indices) {
+  if (x.dim() == 0) return reshape(gather(reshape(x, {1}), 0, reshape(indices, {1})), {});
+  return gather(x, dim, indices);
+}
+
+// cumsum's gradient: the reversed running sum of g.
+struct CumsumBackward : Node {
+  int64_t dim = 0;
+  std::vector<Tensor> apply(const Tensor& g) override {
+    if (g.dim() == 0) return {g};
+    return {flip(cumsum(flip(g, {dim}), dim), {dim})};
+  }
+  std::string name() const override { return "CumsumBackward"; }
+};
+
+struct CumprodBackward : Node {
+  int64_t dim = 0;
+  Tensor input, result;
+  std::vector<Tensor> apply(const Tensor& g) override {
+    Rows x = rows_along(input, dim, "cumprod"), y = rows_along(result, dim, "cumprod");
+    Rows gr = rows_along(g.dtype() == input.dtype() ? g : to_dtype(g, input.dtype()), dim, "cumprod");
+    Tensor gx = Tensor::empty(x.data.shape(), input.dtype());
+    if (x.rows > 0)
+      cpu::cumprod_backward_rows(input.dtype(), x.data.raw_data(), y.data.raw_data(), gr.data.raw_data(),
+                                 gx.raw_data(), x.rows, x.n);
+    return {from_rows(gx, x, input)};
+  }
+  std::string name() const override { return "CumprodBackward"; }
+  bool release_saved() override {
+    input = result = Tensor();
+    return true;
+  }
+};
+
+Tensor scan(cpu::ScanOp op, const Tensor& x_in, int64_t dim, std::optional<DType> dtype, const char* name) {
+  check_cpu(x_in, name);
+  const Tensor x = dtype ? to_dtype(x_in, *dtype) : x_in;
+  Rows r = rows_along(x.detach(), dim, name);
+  const DType out_dtype = is_floating(x.dtype()) ? x.dtype() : DType::Int64;  // torch: integer scans are int64
+  Tensor out = Tensor::empty(r.data.shape(), out_dtype);
+  if (r.rows > 0) cpu::scan_rows(op, x.dtype(), r.data.raw_data(), out.raw_data(), r.rows, r.n);
+  out = from_rows(out, r, x);
+  if (autograd::any_requires_grad({&x})) {
+    if (op == cpu::ScanOp::Sum) {
+      auto node = std::make_shared<CumsumBackward>();
+      node->dim = r.dim;
+      autograd::record(node, {&x}, out);
+    } else {
+      auto node = std::make_shared<CumprodBackward>();
+      node->dim = r.dim;
+      node->save(node->input, x);
+      node->save(node->result, out);
+      autograd::record(node, {&x}, out);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+ValuesIndices sort(const Tensor& x, int64_t dim, bool descending) {
+  const Tensor indices = sorted_indices(x, dim, descending, "sort");
+  return {gather_along(x, dim, indices), indices};
+}
+
+Tensor argsort(const Tensor& x, int64_t dim, bool descending) { return sorted_indices(x, dim, descending, "argsort"); }
+
+ValuesIndices topk(const Tensor& x, int64_t k, int64_t dim, bool largest) {
+  check_cpu(x, "topk");
+  const int64_t d = wrap_dim(dim, x.dim(), "topk");
+  const int64_t n = x.dim() == 0 ? 1 : x.size(d);
+  if (k < 0 || k > n)
+    throw std::runtime_error("topk: selected index k out of range: k = " + std::to_string(k) + " for dimension " +
+                             std::to_string(d) + " of size " + std::to_string(n) + " in " + shape_str(x.shape()));
+  Rows r = rows_along(x.detach(), d, "topk");
+  Shape picked = r.data.shape();
+  picked.back() = k;
+  Tensor indices = Tensor::empty(picked, DType::Int64);
+  if (r.rows > 0 && k > 0)
+    cpu::topk_rows(x.dtype(), r.data.raw_data(), r.rows, r.n, k,
+                   largest ? cpu::SortOrder::Descending : cpu::SortOrder::Ascending, indices.data<int64_t>());
+  indices = from_rows(indices, r, x);
+  return {gather_along(x, d, indices), indices};
+}
+
+UniqueResult unique(const Tensor& x) {
+  check_cpu(x, "unique");
+  NoGradGuard no_grad;  // torch's unique has no gradient
+  const Tensor flat = reshape(x.detach(), {-1});
+  const int64_t n = flat.numel();
+  UniqueResult u;
+  if (n == 0) {
+    u.values = Tensor::empty({0}, x.dtype());
+    u.inverse = Tensor::empty(x.shape(), DType::Int64);
+    u.counts = Tensor::empty({0}, DType::Int64);
+    return u;
+  }
+  const Tensor order = argsort(flat, 0, false);
+  const Tensor sorted = gather(flat, 0, order);
+  // starts[i]: sorted[i] begins a new value (NaN never equals NaN, so each NaN stands alone, as torch)
+  const Tensor starts = cat({Tensor::full({1}, Scalar(true), DType::Bool),
+                             ne(slice(sorted, 0, 1, n), slice(sorted, 0, 0, n - 1))}, 0);
+  u.values = masked_select(sorted, starts);
+  const Tensor group = sub(cumsum(starts, 0, std::nullopt), Tensor::wrapped_number(Scalar(int64_t{1})));
+  u.inverse = reshape(scatter(Tensor::empty({n}, DType::Int64), 0, order, group), x.shape());
+  const Tensor first = reshape(nonzero(starts), {-1});
+  const Tensor ends = cat({slice(first, 0, 1, first.numel()), Tensor::full({1}, Scalar(n), DType::Int64)}, 0);
+  u.counts = sub(ends, first);
+  return u;
+}
+
+Tensor cumsum(const Tensor& x, int64_t dim, std::optional<DType> dtype) {
+  return scan(cpu::ScanOp::Sum, x, dim, dtype, "cumsum");
+}
+Tensor cumprod(const Tensor& x, int64_t dim, std::optional<DType> dtype) {
+  return scan(cpu::ScanOp::Product, x, dim, dtype, "cumprod");
+}
+
+}  // namespace dlcore::ops
