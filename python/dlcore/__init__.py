@@ -30,7 +30,7 @@ float64 = _C.dtype.float64
 float, double, half = float32, float64, float16  # noqa: A001
 long, int = int64, int32  # noqa: A001
 
-from . import cuda, data, nn, optim  # noqa: E402  (need the names above)
+from . import cuda, data, nn, optim, profiler  # noqa: E402  (need the names above)
 from .serialization import load, save  # noqa: E402
 from ._generator import Generator  # noqa: E402
 from . import utils, vision  # noqa: E402
