@@ -77,19 +77,21 @@ void end(const Handle& handle);
 // step: `profiler::OpScope scope("conv2d", x, weight, bias);`.
 class OpScope {
  public:
+  // Forced inline, so the flag check is the op's own branch; what a running session needs stays out of
+  // line (open is cold), so the op's code around it is unchanged.
   template <class LabelSource, class... TensorInputs>
-  explicit OpScope(const LabelSource& source, const TensorInputs&... inputs) {
+  __attribute__((always_inline)) explicit OpScope(const LabelSource& source, const TensorInputs&... inputs) {
     if (__builtin_expect(is_running(), 0)) handle_ = open(source, inputs...);
   }
-  ~OpScope() {
-    if (handle_.slot >= 0) end(handle_);
+  __attribute__((always_inline)) ~OpScope() {
+    if (__builtin_expect(handle_.slot >= 0, 0)) end(handle_);
   }
   OpScope(const OpScope&) = delete;
   OpScope& operator=(const OpScope&) = delete;
 
  private:
   template <class LabelSource, class... TensorInputs>
-  static Handle open(const LabelSource& source, const TensorInputs&... inputs) {
+  __attribute__((noinline, cold)) static Handle open(const LabelSource& source, const TensorInputs&... inputs) {
     Inputs collected;
     (add_input(collected, inputs), ...);
     return begin(label_of(source), collected);
