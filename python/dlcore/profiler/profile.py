@@ -95,6 +95,8 @@ class profile:
             self._stop_trace()
             if previous == ProfilerAction.RECORD_AND_SAVE or current is None:
                 self._trace_ready()
+        if previous == ProfilerAction.WARMUP and current is None:  # stopped while warming up: an empty trace
+            self._events = EventList()
         if current in recording and not self._recording:
             self._start_trace()
 
