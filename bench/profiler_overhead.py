@@ -135,6 +135,9 @@ def main() -> int:
         "benchmark": "profiler_overhead", "device": "cpu", "cpu": cpu_name(), "cores": os.cpu_count(),
         "threads": args.threads, "steps": args.steps, "batch_size": args.batch_size, "repeats": args.repeats,
         "before": str(packages["before"]), "after": str(packages["after"]), "date": started,
+        # Builds of the same sources can differ (CUDA on or off, flags): the modules' sizes tell them apart.
+        "module_bytes": {label: sum(f.stat().st_size for f in (package / "dlcore").glob("_C*.so"))
+                         for label, package in packages.items()},
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         "load_average_start": list(load_start), "load_average_end": list(load_end),
         "median_seconds": median, "profiler_off_over_before": off_over_before,
