@@ -6,8 +6,8 @@ Three configurations train the same LeNet-5 (seed 0, SGD momentum 0.9) on the sa
 (--steps batches of --batch-size, held in memory; data loading excluded), each in its own process:
 "before" imports the dlcore package in --before (a build without the profiler, e.g. /work/main/python),
 "after" the one in --after (default: this checkout's python/) with the profiler off, and "after, on"
-the same build inside ``dl.profiler.profile()``. Rounds alternate before / after / after-on so drifting
-machine load hits all three alike; each process reports the median of --repeats timed passes after a
+the same build inside ``dl.profiler.profile()``. Rounds run before / after / after-on, then the reverse, so
+drifting machine load hits all three alike; each process reports the median of --repeats timed passes after a
 warm-up pass. Prints after/before (the cost of the compiled-in profiler: the brief's one branch per op)
 and on/off, and writes bench/results/profiler_overhead_cpu.json with the command, load and date.
 """
@@ -93,6 +93,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--before", type=Path, default=Path("/work/main/python"), help="folder holding a dlcore/ without the profiler")
     p.add_argument("--after", type=Path, default=REPO / "python", help="folder holding a dlcore/ with the profiler")
+    p.add_argument("--before-commit", default=None, help="the commit --before was built from (recorded in the result)")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--steps", type=int, default=200, help="LeNet training steps per timed pass")
     p.add_argument("--batch-size", type=int, default=64)
@@ -115,7 +116,7 @@ def main() -> int:
     rounds: list[dict[str, Any]] = []
     for k in range(args.rounds):
         this_round = {}
-        for build, mode in CONFIGS:
+        for build, mode in (CONFIGS if k % 2 == 0 else CONFIGS[::-1]):  # no configuration always runs first
             label = f"{build}_{mode}"
             this_round[label] = run_config(args, packages[build], mode)
             print(f"  round {k + 1}/{args.rounds} {label:9s}: {this_round[label]['seconds']:.3f} s", flush=True)
@@ -134,7 +135,8 @@ def main() -> int:
     payload = {
         "benchmark": "profiler_overhead", "device": "cpu", "cpu": cpu_name(), "cores": os.cpu_count(),
         "threads": args.threads, "steps": args.steps, "batch_size": args.batch_size, "repeats": args.repeats,
-        "before": str(packages["before"]), "after": str(packages["after"]), "date": started,
+        "before": str(packages["before"]), "before_commit": args.before_commit, "after": str(packages["after"]),
+        "date": started,
         # Builds of the same sources can differ (CUDA on or off, flags): the modules' sizes tell them apart.
         "module_bytes": {label: sum(f.stat().st_size for f in (package / "dlcore").glob("_C*.so"))
                          for label, package in packages.items()},
