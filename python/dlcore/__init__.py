@@ -40,7 +40,7 @@ __all__ = ["Tensor", "Parameter", "tensor", "from_numpy", "zeros", "ones", "empt
            "device", "manual_seed", "set_num_threads", "get_num_threads", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
            "bool", "uint8", "int32", "int64", "float16", "bfloat16", "float32", "float64", "float", "double", "half",
            "long", "int", "sum", "mean", "prod", "amax", "amin", "max", "min", "argmax", "argmin", "return_types",
-           "promote_types", "result_type", "cuda", "data", "nn", "optim", "save", "load", "Generator", "utils", "vision"]
+           "promote_types", "result_type", "cuda", "data", "nn", "optim", "profiler", "save", "load", "Generator", "utils", "vision"]
 
 # The op table's top-level functions (dl.relu, dl.add, dl.where, ...).
 for _name in names_on("dl"):
