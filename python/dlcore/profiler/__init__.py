@@ -7,7 +7,7 @@ active=)`` picks the steps, ``prof.key_averages().table(sort_by="self_cpu_time_t
 prints torch's table and ``prof.export_chrome_trace(path)`` writes a trace Perfetto opens.
 """
 from .events import EventList, FunctionEvent, FunctionEventAvg
-from .profile import ProfilerActivity, profile, record_function, supported_activities
+from .profiling import ProfilerActivity, profile, record_function, supported_activities
 from .schedule import ProfilerAction, schedule
 from .trace import tensorboard_trace_handler
 
