@@ -91,7 +91,8 @@ def run_config(args: argparse.Namespace, package: Path, mode: str) -> dict[str, 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--before", type=Path, default=Path("/work/main/python"), help="folder holding a dlcore/ without the profiler")
+    p.add_argument("--before", type=Path, default=Path("/work/main/python"),
+                   help="folder holding a dlcore/ without the profiler, built like --after")
     p.add_argument("--after", type=Path, default=REPO / "python", help="folder holding a dlcore/ with the profiler")
     p.add_argument("--before-commit", default=None, help="the commit --before was built from (recorded in the result)")
     p.add_argument("--rounds", type=int, default=3)
@@ -112,7 +113,8 @@ def main() -> int:
 
     load_start = os.getloadavg()
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    print(f"load average at start: {load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f} on {os.cpu_count()} CPUs")
+    print(f"load average at start: {load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f} "
+          f"on {os.cpu_count()} CPUs")
     rounds: list[dict[str, Any]] = []
     for k in range(args.rounds):
         this_round = {}

@@ -62,7 +62,8 @@ def build_table(events: Sequence, *, sort_by: str | None, row_limit: int, max_na
                  format_time(e.self_cpu_time_total), format_percent(e.cpu_time_total, self_cpu_total),
                  format_time(e.cpu_time_total), format_time(e.cpu_time_total / max(e.count, 1))]
         if with_device:
-            cells += [format_time(e.self_device_time_total), format_percent(e.self_device_time_total, self_device_total),
+            cells += [format_time(e.self_device_time_total),
+                      format_percent(e.self_device_time_total, self_device_total),
                       format_time(e.device_time_total), format_time(e.device_time_total / max(e.count, 1))]
         cells.append(str(e.count))
         if with_shapes:
