@@ -123,6 +123,11 @@ def functor_choice(op, name: str, args: list[Arg]) -> str:
     return expr
 
 
+def profile_scope(name: str, tensors: list[Arg]) -> str:
+    """The profiler's scope opening each generated op (cpp/include/dlcore/profiler.h)."""
+    return f'profiler::OpScope profile_scope("{name}", ' + ", ".join(a.name for a in tensors) + ");"
+
+
 def py_default(arg: Arg) -> str:
     if arg.default is None:
         return ""
@@ -204,14 +209,14 @@ def generate(table_path: pathlib.Path, outdir: pathlib.Path) -> None:
         packing = scalar_packing(op, name, args)
         packing.append(f"  const PointwiseOp op = {functor_choice(op, name, args)};")
         tensor_list = ", ".join(a.name for a in tensors)
-        defs.append(f"Tensor {name}({params_nodefault}) {{\n  PointwiseArgs p;\n" + "\n".join(packing) + "\n" +
+        defs.append(f"Tensor {name}({params_nodefault}) {{\n  {profile_scope(name, tensors)}\n  PointwiseArgs p;\n" + "\n".join(packing) + "\n" +
                     f"  return pointwise::compute(op, {{{tensor_list}}}, p);\n}}")
         inplace = "inplace" in op.surfaces
         if inplace:
             self_params = ", ".join(cpp_param(a, i > 0) for i, a in enumerate(args))
             self_params_nd = ", ".join(cpp_param(a, False) for a in args)
             decl.append(f"Tensor {name}_({self_params});  // in place on {tensors[0].name}; returns it")
-            defs.append(f"Tensor {name}_({self_params_nd}) {{\n  PointwiseArgs p;\n" + "\n".join(packing) + "\n" +
+            defs.append(f"Tensor {name}_({self_params_nd}) {{\n  {profile_scope(name + '_', tensors)}\n  PointwiseArgs p;\n" + "\n".join(packing) + "\n" +
                         f"  return pointwise::compute_into({tensors[0].name}, op, {{{tensor_list}}}, p);\n}}")
 
         # ---- bindings: Tensor arguments arrive as Python objects (numbers become wrapped numbers) ----
@@ -287,7 +292,7 @@ def generate(table_path: pathlib.Path, outdir: pathlib.Path) -> None:
           "#pragma once\n#include <cstdint>\n#include <optional>\n#include <string>\n\n#include \"dlcore/tensor.h\"\n\n"
           "namespace dlcore::ops {\n\n" + "\n".join(decl) + "\n\n}  // namespace dlcore::ops\n")
     write(outdir / "ops_generated.cpp", header +
-          "#include <limits>\n\n#include \"dlcore/ops.h\"\n#include \"ops/pointwise.h\"\n\n"
+          "#include <limits>\n\n#include \"dlcore/ops.h\"\n#include \"dlcore/profiler.h\"\n#include \"ops/pointwise.h\"\n\n"
           "namespace dlcore::ops {\n\n" + "\n\n".join(defs) + "\n\n}  // namespace dlcore::ops\n")
     write(outdir / "bindings_generated.cpp", header +
           "#include <pybind11/stl.h>\n\n#include \"bindings.h\"\n#include \"dlcore/ops.h\"\n\n"

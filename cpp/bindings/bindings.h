@@ -47,5 +47,6 @@ void bind_nn(py::module_& m);
 void bind_hooks(py::module_& m);  // needs Tensor bound (bind_tensor) first
 void bind_optim(py::module_& m);
 void bind_cuda(py::module_& m, py::class_<Tensor>& tensor);  // adds Tensor.record_stream
+void bind_profiler(py::module_& m);
 
 }  // namespace dlcore::bindings

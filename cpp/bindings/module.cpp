@@ -27,4 +27,6 @@ PYBIND11_MODULE(_C, m) {
   dlcore::bindings::bind_optim(optim);
   auto cuda = m.def_submodule("cuda", "CUDA device management");
   dlcore::bindings::bind_cuda(cuda, tensor);
+  auto profiler = m.def_submodule("profiler", "The op-level profiler's recorder (dlcore.profiler)");
+  dlcore::bindings::bind_profiler(profiler);
 }

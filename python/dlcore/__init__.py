@@ -30,7 +30,7 @@ float64 = _C.dtype.float64
 float, double, half = float32, float64, float16  # noqa: A001
 long, int = int64, int32  # noqa: A001
 
-from . import cuda, data, nn, optim  # noqa: E402  (need the names above)
+from . import cuda, data, nn, optim, profiler  # noqa: E402  (need the names above)
 from .serialization import load, save  # noqa: E402
 from ._generator import Generator  # noqa: E402
 from . import utils, vision  # noqa: E402
@@ -65,7 +65,7 @@ __all__ = ["Tensor", "Parameter", "tensor", "from_numpy", "zeros", "ones", "empt
            "device", "manual_seed", "set_num_threads", "get_num_threads", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
            "bool", "uint8", "int32", "int64", "float16", "bfloat16", "float32", "float64", "float", "double", "half",
            "long", "int", "sum", "mean", "prod", "amax", "amin", "max", "min", "argmax", "argmin", "return_types",
-           "promote_types", "result_type", "cuda", "data", "nn", "optim", "save", "load", "Generator", "utils", "vision",
+           "promote_types", "result_type", "cuda", "data", "nn", "optim", "profiler", "save", "load", "Generator", "utils", "vision",
            "accelerator", "backends", "flatten", "inference_mode", "is_tensor", "numel", "as_tensor", "addmm", "all", "any", "argsort", "bmm", "clone", "cumprod", "cumsum",
            "dot", "einsum", "flip", "logsumexp", "matmul", "mm", "norm", "outer", "roll", "sort", "std", "std_mean",
            "topk", "tril", "triu", "unique", "var", "var_mean", "empty_like", "eye", "full_like", "linspace",

@@ -8,6 +8,7 @@
 #include "../dispatch.h"
 #include "dlcore/autograd.h"
 #include "dlcore/ops.h"
+#include "dlcore/profiler.h"
 
 namespace dlcore {
 
@@ -173,6 +174,7 @@ void run_backward(const Tensor& root, const Tensor& grad_root_in, bool retain_gr
             "backward: trying to backward through the graph a second time (or directly access saved "
             "tensors after they have already been freed) at " + node->name() +
             "; specify retain_graph=True on the first backward call if you need to");
+      profiler::OpScope profile_scope(*node, grad);
       node->check_saved_versions();
       if (node->output_grad_hooks) grad = node->output_grad_hooks->run(grad);
       input_grads = node->apply(grad);

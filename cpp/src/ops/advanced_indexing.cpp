@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "dlcore/profiler.h"
 #include "index_util.h"
 #include "pointwise.h"
 
@@ -417,6 +418,7 @@ Tensor mask_for(const Tensor& mask, const Tensor& x, const Shape& shape, const c
 }  // namespace
 
 Tensor index(const Tensor& x, const std::vector<IndexItem>& key) {
+  profiler::OpScope profile_scope("index", x);
   const char* op = "__getitem__";
   check_defined(x, op, "input");
   if (is_full_mask_key(x, key)) return index(reshape(x, {-1}), flat_mask_key(key));
@@ -433,6 +435,7 @@ Tensor index(const Tensor& x, const std::vector<IndexItem>& key) {
 }
 
 Tensor index(const Tensor& x, int64_t dim, const Tensor& index_tensor) {
+  profiler::OpScope profile_scope("index", x, index_tensor);
   check_defined(x, "index", "input");
   if (x.dim() == 0) throw IndexError("index: cannot index a 0-D tensor with a tensor");
   const int64_t d = wrap_dim(dim, x.dim(), "index");
@@ -442,14 +445,17 @@ Tensor index(const Tensor& x, int64_t dim, const Tensor& index_tensor) {
 }
 
 void index_put_(const Tensor& x, const std::vector<IndexItem>& key, const Tensor& values, bool accumulate) {
+  profiler::OpScope profile_scope("index_put_", x, values);
   put(x, key, values, accumulate, /*cast=*/true, /*in_place=*/true, "__setitem__");
 }
 
 Tensor index_put_(const Tensor& x, const std::vector<Tensor>& indices, const Tensor& values, bool accumulate) {
+  profiler::OpScope profile_scope("index_put_", x, indices, values);
   return put(x, key_of(indices), values, accumulate, /*cast=*/false, /*in_place=*/true, "index_put_");
 }
 
 Tensor index_put(const Tensor& x, const std::vector<Tensor>& indices, const Tensor& values, bool accumulate) {
+  profiler::OpScope profile_scope("index_put", x, indices, values);
   return put(x, key_of(indices), values, accumulate, /*cast=*/false, /*in_place=*/false, "index_put");
 }
 
@@ -469,6 +475,7 @@ Tensor fill_value(const Tensor& value, const Tensor& x, const char* op) {
 }  // namespace
 
 Tensor masked_fill(const Tensor& x, const Tensor& mask_in, const Tensor& value) {
+  profiler::OpScope profile_scope("masked_fill", x, mask_in, value);
   const char* op = "masked_fill";
   check_defined(x, op, "input");
   check_defined(mask_in, op, "mask");
@@ -481,6 +488,7 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask_in, const Tensor& value) 
 }
 
 Tensor masked_fill_(const Tensor& x, const Tensor& mask_in, const Tensor& value) {
+  profiler::OpScope profile_scope("masked_fill_", x, mask_in, value);
   const char* op = "masked_fill_";
   check_defined(x, op, "input");
   const Tensor mask = mask_for(mask_in, x, mask_in.shape(), op);
@@ -494,6 +502,7 @@ Tensor masked_fill_(const Tensor& x, const Tensor& mask_in, const Tensor& value)
 }
 
 Tensor masked_select(const Tensor& x, const Tensor& mask_in) {
+  profiler::OpScope profile_scope("masked_select", x, mask_in);
   const char* op = "masked_select";
   check_defined(x, op, "input");
   check_defined(mask_in, op, "mask");
@@ -534,14 +543,17 @@ Tensor masked_scatter_impl(const Tensor& x, const Tensor& mask_in, const Tensor&
 }  // namespace
 
 Tensor masked_scatter(const Tensor& x, const Tensor& mask, const Tensor& source) {
+  profiler::OpScope profile_scope("masked_scatter", x, mask, source);
   return masked_scatter_impl(x, mask, source, false, "masked_scatter");
 }
 
 Tensor masked_scatter_(const Tensor& x, const Tensor& mask, const Tensor& source) {
+  profiler::OpScope profile_scope("masked_scatter_", x, mask, source);
   return masked_scatter_impl(x, mask, source, true, "masked_scatter_");
 }
 
 Tensor nonzero(const Tensor& x) {
+  profiler::OpScope profile_scope("nonzero", x);
   check_defined(x, "nonzero", "input");
   if (x.dim() > kMaxDims)
     throw ValueError("nonzero: at most " + std::to_string(kMaxDims) + " dimensions are supported, got " + x.describe());
@@ -561,6 +573,7 @@ Tensor nonzero(const Tensor& x) {
 }
 
 std::vector<Tensor> nonzero_tuple(const Tensor& x) {
+  profiler::OpScope profile_scope("nonzero_tuple", x);
   check_defined(x, "nonzero", "input");
   const Tensor coords = nonzero(x.dim() == 0 ? reshape(x.detach(), {1}) : x);
   std::vector<Tensor> columns;

@@ -1,5 +1,6 @@
 // conv2d: NCHW input, weight [out, in/groups, kh, kw], optional bias. Validates every argument with
 // the shapes in the message, then runs the backend's convolution kernels.
+#include "dlcore/profiler.h"
 #include "op_util.h"
 
 namespace dlcore::ops {
@@ -39,6 +40,7 @@ std::string conv_context(const Tensor& x, const Tensor& w) {
 }  // namespace
 
 Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& bias, const Conv2dArgs& a, bool relu) {
+  profiler::OpScope profile_scope(relu ? "conv2d_relu" : "conv2d", x_in, w_in, bias);
   check_defined(x_in, "conv2d", "input");
   check_defined(w_in, "conv2d", "weight");
   if (auto half = sixteen_bit_dtype({&x_in, &w_in, &bias}, "conv2d"))

@@ -1,5 +1,6 @@
 // gather_normalize: turns a batch of indices into a normalised float batch and int64 labels with
 // one kernel on the dataset's device (no gradient; data is an input, not a parameter).
+#include "dlcore/profiler.h"
 #include "op_util.h"
 
 namespace dlcore::ops {
@@ -7,6 +8,7 @@ namespace dlcore::ops {
 std::pair<Tensor, Tensor> gather_normalize(const Tensor& images, const Tensor& labels, const Tensor& index_in,
                                            const std::vector<float>& mean, const std::vector<float>& std,
                                            bool channels_last) {
+  profiler::OpScope profile_scope("gather_normalize", images, labels, index_in);
   const char* op = "gather_normalize";
   check_defined(images, op, "images");
   check_defined(labels, op, "labels");

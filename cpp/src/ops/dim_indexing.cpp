@@ -3,6 +3,7 @@
 // take_along_dim. Each checks its positions once, turns them into element offsets (position x the
 // stride of that dimension) and runs one gather or scatter kernel; the _ forms write in place, and
 // every form is recorded by autograd (gathers scatter-add their gradient back, scatters gather it).
+#include "dlcore/profiler.h"
 #include "index_util.h"
 
 namespace dlcore::ops {
@@ -262,6 +263,7 @@ struct TakeBackward : Node {
 }  // namespace
 
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
+  profiler::OpScope profile_scope("index_select", x, index);
   const char* op = "index_select";
   check_defined(x, op, "input");
   check_defined(index, op, "index");
@@ -276,25 +278,32 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
 }
 
 Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& source, double alpha) {
+  profiler::OpScope profile_scope("index_add", x, index, source);
   return index_write(x, dim, index, source, ScatterMode::Add, alpha, false, "index_add");
 }
 Tensor index_add_(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& source, double alpha) {
+  profiler::OpScope profile_scope("index_add_", x, index, source);
   return index_write(x, dim, index, source, ScatterMode::Add, alpha, true, "index_add_");
 }
 Tensor index_copy(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& source) {
+  profiler::OpScope profile_scope("index_copy", x, index, source);
   return index_write(x, dim, index, source, ScatterMode::Assign, 1, false, "index_copy");
 }
 Tensor index_copy_(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& source) {
+  profiler::OpScope profile_scope("index_copy_", x, index, source);
   return index_write(x, dim, index, source, ScatterMode::Assign, 1, true, "index_copy_");
 }
 Tensor index_fill(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& value) {
+  profiler::OpScope profile_scope("index_fill", x, index, value);
   return index_fill_impl(x, dim, index, value, false, "index_fill");
 }
 Tensor index_fill_(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& value) {
+  profiler::OpScope profile_scope("index_fill_", x, index, value);
   return index_fill_impl(x, dim, index, value, true, "index_fill_");
 }
 
 Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
+  profiler::OpScope profile_scope("gather", x, index);
   const char* op = "gather";
   const int64_t d = check_gather_index(x, dim, index, op);
   const Tensor positions = gather_positions(x, d, index, false, op);
@@ -304,19 +313,24 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
 }
 
 Tensor scatter(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src, const std::string& reduce) {
+  profiler::OpScope profile_scope("scatter", x, index, src);
   return scatter_impl(x, dim, index, src, reduce_mode(reduce, "scatter"), reduce.empty(), false, "scatter");
 }
 Tensor scatter_(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src, const std::string& reduce) {
+  profiler::OpScope profile_scope("scatter_", x, index, src);
   return scatter_impl(x, dim, index, src, reduce_mode(reduce, "scatter_"), reduce.empty(), true, "scatter_");
 }
 Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
+  profiler::OpScope profile_scope("scatter_add", x, index, src);
   return scatter_impl(x, dim, index, src, ScatterMode::Add, true, false, "scatter_add");
 }
 Tensor scatter_add_(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
+  profiler::OpScope profile_scope("scatter_add_", x, index, src);
   return scatter_impl(x, dim, index, src, ScatterMode::Add, true, true, "scatter_add_");
 }
 
 Tensor take(const Tensor& x, const Tensor& index) {
+  profiler::OpScope profile_scope("take", x, index);
   const char* op = "take";
   check_defined(x, op, "input");
   check_defined(index, op, "index");
@@ -346,6 +360,7 @@ Tensor take(const Tensor& x, const Tensor& index) {
 }
 
 Tensor take_along_dim(const Tensor& x, const Tensor& indices, std::optional<int64_t> dim) {
+  profiler::OpScope profile_scope("take_along_dim", x, indices);
   const char* op = "take_along_dim";
   check_defined(x, op, "input");
   check_defined(indices, op, "indices");

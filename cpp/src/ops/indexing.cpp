@@ -3,6 +3,7 @@
 // positions are advanced indexing: advanced_indexing.cpp and dim_indexing.cpp.)
 #include <algorithm>
 
+#include "dlcore/profiler.h"
 #include "op_util.h"
 
 namespace dlcore::ops {
@@ -43,6 +44,7 @@ struct CatBackward : Node {
 }  // namespace
 
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
+  profiler::OpScope profile_scope("cat", tensors);
   if (tensors.empty()) throw ValueError("cat: expected a non-empty list of tensors");
   for (const Tensor& t : tensors) check_defined(t, "cat", "a tensor in the list");
   // torch skips 1-D empty tensors, a legacy stand-in for "nothing", when others have more dims.
@@ -93,6 +95,7 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
 }
 
 Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
+  profiler::OpScope profile_scope("stack", tensors);
   if (tensors.empty()) throw ValueError("stack: expected a non-empty list of tensors");
   for (const Tensor& t : tensors) check_defined(t, "stack", "a tensor in the list");
   for (size_t i = 1; i < tensors.size(); ++i)

@@ -1,4 +1,5 @@
 // matmul and linear (y = x W^T + b, PyTorch's weight layout [out, in]), both on the backend's gemm.
+#include "dlcore/profiler.h"
 #include "op_util.h"
 
 namespace dlcore::ops {
@@ -63,6 +64,7 @@ struct LinearBackward : Node {
 }  // namespace
 
 Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
+  profiler::OpScope profile_scope("matmul", a_in, b_in);
   check_defined(a_in, "matmul", "first operand");
   check_defined(b_in, "matmul", "second operand");
   if (auto half = sixteen_bit_dtype({&a_in, &b_in}, "matmul")) return to_dtype(matmul(as_float32(a_in), as_float32(b_in)), *half);
@@ -84,6 +86,7 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
 }
 
 Tensor linear(const Tensor& x_in, const Tensor& w_in, const Tensor& bias, bool relu) {
+  profiler::OpScope profile_scope(relu ? "linear_relu" : "linear", x_in, w_in, bias);
   check_defined(x_in, "linear", "input");
   check_defined(w_in, "linear", "weight");
   if (auto half = sixteen_bit_dtype({&x_in, &w_in, &bias}, "linear"))

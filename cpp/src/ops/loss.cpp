@@ -1,5 +1,6 @@
 // log_softmax, softmax and the fused cross_entropy (log-softmax + NLL, label smoothing), over the
 // last dimension of a tensor viewed as [rows, classes].
+#include "dlcore/profiler.h"
 #include "op_util.h"
 
 namespace dlcore::ops {
@@ -74,8 +75,14 @@ struct CrossEntropyBackward : Node {
 
 }  // namespace
 
-Tensor log_softmax(const Tensor& x, int64_t dim) { return softmax_impl(x, dim, true); }
-Tensor softmax(const Tensor& x, int64_t dim) { return softmax_impl(x, dim, false); }
+Tensor log_softmax(const Tensor& x, int64_t dim) {
+  profiler::OpScope profile_scope("log_softmax", x);
+  return softmax_impl(x, dim, true);
+}
+Tensor softmax(const Tensor& x, int64_t dim) {
+  profiler::OpScope profile_scope("softmax", x);
+  return softmax_impl(x, dim, false);
+}
 
 Reduction parse_reduction(const std::string& name) {
   if (name == "mean") return Reduction::Mean;
@@ -85,6 +92,7 @@ Reduction parse_reduction(const std::string& name) {
 }
 
 Tensor cross_entropy(const Tensor& logits_in, const Tensor& target_in, Reduction reduction, float label_smoothing) {
+  profiler::OpScope profile_scope("cross_entropy", logits_in, target_in);
   check_float(logits_in, "cross_entropy", "input");
   check_defined(target_in, "cross_entropy", "target");
   check_same_device(logits_in, target_in, "cross_entropy");

@@ -1,5 +1,6 @@
 // batch_norm (batch statistics in training, running statistics in eval) and dropout.
 #include "dlcore/cuda_runtime.h"
+#include "dlcore/profiler.h"
 #include "op_util.h"
 
 namespace dlcore::ops {
@@ -74,6 +75,7 @@ void check_channel_vector(const Tensor& t, int64_t C, const Tensor& x, const cha
 
 Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, bool training, float momentum, float eps) {
+  profiler::OpScope profile_scope("batch_norm", x_in, running_mean, running_var, weight, bias);
   check_float(x_in, "batch_norm", "input");
   if (x_in.dim() < 2) throw ValueError("batch_norm: expected input [N, C, ...], got " + x_in.describe());
   // inner: the elements per (sample, channel), from the shape so it stays right for an empty batch.
@@ -144,6 +146,7 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& 
 }
 
 Tensor dropout(const Tensor& x_in, float p, bool training) {
+  profiler::OpScope profile_scope("dropout", x_in);
   check_float(x_in, "dropout", "input");
   if (!(p >= 0.0f && p <= 1.0f)) throw ValueError("dropout: probability has to be between 0 and 1, but got " + std::to_string(p));
   if (!training || p == 0.0f) return x_in;

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 
+#include "dlcore/profiler.h"
 #include "op_util.h"
 
 namespace dlcore::ops::pointwise {
@@ -370,6 +371,7 @@ struct ToDtypeBackward : Node {
 }  // namespace
 
 Tensor affine(const Tensor& x, float scale, float shift) {
+  profiler::OpScope profile_scope("affine", x);
   check_float(x, "affine", "input");
   Tensor out = Tensor::empty(x.shape(), DType::Float32, x.device());
   if (out.numel() > 0) {
@@ -385,6 +387,7 @@ Tensor affine(const Tensor& x, float scale, float shift) {
 }
 
 Tensor to_dtype(const Tensor& x, DType dtype) {
+  profiler::OpScope profile_scope("to", x);
   check_defined(x, "to", "input");
   if (x.dtype() == dtype) return x;
   if (x.requires_grad() && GradMode::is_enabled() && !is_floating(dtype))

@@ -1,4 +1,5 @@
 // max_pool2d (argmax saved for backward) and avg_pool2d (padding counted, PyTorch's default).
+#include "dlcore/profiler.h"
 #include "op_util.h"
 
 namespace dlcore::ops {
@@ -60,6 +61,7 @@ Pool2dShape pool_shape(const Tensor& x, const Pool2dArgs& a, const char* op) {
 }  // namespace
 
 Tensor max_pool2d(const Tensor& x_in, const Pool2dArgs& a) {
+  profiler::OpScope profile_scope("max_pool2d", x_in);
   Pool2dShape s = pool_shape(x_in, a, "max_pool2d");
   Tensor x = x_in.contiguous();
   Tensor y = Tensor::empty({s.N, s.C, s.P, s.Q}, DType::Float32, x.device());
@@ -76,6 +78,7 @@ Tensor max_pool2d(const Tensor& x_in, const Pool2dArgs& a) {
 }
 
 Tensor avg_pool2d(const Tensor& x_in, const Pool2dArgs& a) {
+  profiler::OpScope profile_scope("avg_pool2d", x_in);
   Pool2dShape s = pool_shape(x_in, a, "avg_pool2d");
   Tensor x = x_in.contiguous();
   Tensor y = Tensor::empty({s.N, s.C, s.P, s.Q}, DType::Float32, x.device());

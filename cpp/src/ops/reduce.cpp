@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "dlcore/profiler.h"
 #include "op_util.h"
 
 namespace dlcore::ops {
@@ -288,35 +289,55 @@ Tensor arg_extremum(ReduceOp op, const Tensor& x, std::optional<int64_t> dim, bo
 }  // namespace
 
 Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim, std::optional<DType> dtype) {
+  profiler::OpScope profile_scope("sum", x);
   return arithmetic_reduce(ReduceOp::Sum, x, dims, keepdim, dtype, false, "sum");
 }
-Tensor sum(const Tensor& x) { return sum(x, {}, false, std::nullopt); }
+Tensor sum(const Tensor& x) { return sum(x, {}, false, std::nullopt); }  // its scope is the overload's
 Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim, std::optional<DType> dtype) {
+  profiler::OpScope profile_scope("mean", x);
   return arithmetic_reduce(ReduceOp::Sum, x, dims, keepdim, dtype, true, "mean");
 }
-Tensor mean(const Tensor& x) { return mean(x, {}, false, std::nullopt); }
+Tensor mean(const Tensor& x) { return mean(x, {}, false, std::nullopt); }  // its scope is the overload's
 Tensor prod(const Tensor& x, std::optional<int64_t> dim, bool keepdim, std::optional<DType> dtype) {
+  profiler::OpScope profile_scope("prod", x);
   return arithmetic_reduce(ReduceOp::Prod, x, dim ? std::vector<int64_t>{*dim} : std::vector<int64_t>{}, keepdim && dim,
                            dtype, false, "prod");
 }
 Tensor amax(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  profiler::OpScope profile_scope("amax", x);
   return extremum(ReduceOp::Max, x, dims, keepdim, "amax");
 }
 Tensor amin(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  profiler::OpScope profile_scope("amin", x);
   return extremum(ReduceOp::Min, x, dims, keepdim, "amin");
 }
-Tensor max(const Tensor& x) { return extremum(ReduceOp::Max, x, {}, false, "max"); }
-Tensor min(const Tensor& x) { return extremum(ReduceOp::Min, x, {}, false, "min"); }
-ValuesIndices max(const Tensor& x, int64_t dim, bool keepdim) { return extremum_along(ReduceOp::Max, x, dim, keepdim, "max"); }
-ValuesIndices min(const Tensor& x, int64_t dim, bool keepdim) { return extremum_along(ReduceOp::Min, x, dim, keepdim, "min"); }
+Tensor max(const Tensor& x) {
+  profiler::OpScope profile_scope("max", x);
+  return extremum(ReduceOp::Max, x, {}, false, "max");
+}
+Tensor min(const Tensor& x) {
+  profiler::OpScope profile_scope("min", x);
+  return extremum(ReduceOp::Min, x, {}, false, "min");
+}
+ValuesIndices max(const Tensor& x, int64_t dim, bool keepdim) {
+  profiler::OpScope profile_scope("max", x);
+  return extremum_along(ReduceOp::Max, x, dim, keepdim, "max");
+}
+ValuesIndices min(const Tensor& x, int64_t dim, bool keepdim) {
+  profiler::OpScope profile_scope("min", x);
+  return extremum_along(ReduceOp::Min, x, dim, keepdim, "min");
+}
 Tensor argmax(const Tensor& x, std::optional<int64_t> dim, bool keepdim) {
+  profiler::OpScope profile_scope("argmax", x);
   return arg_extremum(ReduceOp::Max, x, dim, keepdim, "argmax");
 }
 Tensor argmin(const Tensor& x, std::optional<int64_t> dim, bool keepdim) {
+  profiler::OpScope profile_scope("argmin", x);
   return arg_extremum(ReduceOp::Min, x, dim, keepdim, "argmin");
 }
 
 void increment_(const Tensor& counter, int64_t by) {
+  profiler::OpScope profile_scope("increment_", counter);
   check_defined(counter, "increment_", "counter");
   if (counter.dtype() != DType::Int64 || counter.numel() != 1)
     throw ValueError("increment_: expected a one-element int64 tensor, got " + counter.describe());

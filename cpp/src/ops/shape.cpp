@@ -1,5 +1,6 @@
 // reshape and flatten: a view when the input's strides allow one (see view_strides), a contiguous
 // copy otherwise; either way the gradient is reshaped back.
+#include "dlcore/profiler.h"
 #include "op_util.h"
 
 namespace dlcore::ops {
@@ -12,6 +13,7 @@ struct ReshapeBackward : Node {
 }  // namespace
 
 Tensor reshape(const Tensor& x, const Shape& shape) {
+  profiler::OpScope profile_scope("reshape", x);
   check_defined(x, "reshape", "input");
   Shape sizes = infer_view_shape(shape, x.shape(), "reshape");
   if (view_strides(x.shape(), x.strides(), sizes)) return view(x, sizes);
@@ -25,6 +27,7 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
 }
 
 Tensor flatten(const Tensor& x, int64_t start_dim, int64_t end_dim) {
+  profiler::OpScope profile_scope("flatten", x);
   check_defined(x, "flatten", "input");
   if (x.dim() == 0) return reshape(x, {1});
   int64_t start = normalize_dim(start_dim, x.dim(), "flatten");

@@ -5,6 +5,7 @@
 #include <functional>
 #include <numeric>
 
+#include "dlcore/profiler.h"
 #include "op_util.h"
 
 namespace dlcore {
@@ -156,12 +157,14 @@ Tensor select_raw(const Tensor& x, int64_t dim, int64_t index) {
 }  // namespace
 
 Tensor view(const Tensor& x, const Shape& shape) {
+  profiler::OpScope profile_scope("view", x);
   check_defined(x, "view", "input");
   Tensor v = x.view(shape);  // the checks and torch's stride rule live in Tensor::view
   return reshaping_view(x, "ViewBackward", v.shape(), v.strides());
 }
 
 Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) {
+  profiler::OpScope profile_scope("permute", x);
   check_defined(x, "permute", "input");
   if (static_cast<int64_t>(dims.size()) != x.dim())
     throw ShapeError("permute: the number of dims " + shape_str(dims) + " does not match the " +
@@ -180,6 +183,7 @@ Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) {
 }
 
 Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
+  profiler::OpScope profile_scope("transpose", x);
   check_defined(x, "transpose", "input");
   const int64_t a = wrap_dim(dim0, x.dim(), "transpose"), b = wrap_dim(dim1, x.dim(), "transpose");
   if (x.dim() == 0) return permute(x, {});
@@ -190,6 +194,7 @@ Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
 }
 
 Tensor t(const Tensor& x) {
+  profiler::OpScope profile_scope("t", x);
   check_defined(x, "t", "input");
   if (x.dim() > 2)
     throw ShapeError("t: expects a tensor with <= 2 dimensions, but got " + std::to_string(x.dim()) + "-D input of shape " +
@@ -198,6 +203,7 @@ Tensor t(const Tensor& x) {
 }
 
 Tensor unsqueeze(const Tensor& x, int64_t dim) {
+  profiler::OpScope profile_scope("unsqueeze", x);
   check_defined(x, "unsqueeze", "input");
   const int64_t d = wrap_dim(dim, x.dim() + 1, "unsqueeze");
   Shape sizes = x.shape(), strides = x.strides();
@@ -208,6 +214,7 @@ Tensor unsqueeze(const Tensor& x, int64_t dim) {
 }
 
 Tensor squeeze(const Tensor& x) {
+  profiler::OpScope profile_scope("squeeze", x);
   check_defined(x, "squeeze", "input");
   std::vector<int64_t> all(x.dim());
   std::iota(all.begin(), all.end(), 0);
@@ -215,6 +222,7 @@ Tensor squeeze(const Tensor& x) {
 }
 
 Tensor squeeze(const Tensor& x, const std::vector<int64_t>& dims) {
+  profiler::OpScope profile_scope("squeeze", x);
   check_defined(x, "squeeze", "input");
   std::vector<bool> drop(x.dim(), false);
   for (int64_t dim : dims) {
@@ -231,6 +239,7 @@ Tensor squeeze(const Tensor& x, const std::vector<int64_t>& dims) {
 }
 
 Tensor expand(const Tensor& x, const Shape& requested) {
+  profiler::OpScope profile_scope("expand", x);
   check_defined(x, "expand", "input");
   const int64_t nd = static_cast<int64_t>(requested.size()), lead = nd - x.dim();
   if (lead < 0)
@@ -267,6 +276,7 @@ Tensor expand(const Tensor& x, const Shape& requested) {
 }
 
 Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
+  profiler::OpScope profile_scope("narrow", x);
   check_defined(x, "narrow", "input");
   if (x.dim() == 0) throw IndexError("narrow: cannot be applied to a 0-D tensor");
   const int64_t d = wrap_dim(dim, x.dim(), "narrow"), size = x.shape()[d];
@@ -282,6 +292,7 @@ Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
 }
 
 Tensor select(const Tensor& x, int64_t dim, int64_t index) {
+  profiler::OpScope profile_scope("select", x);
   check_defined(x, "select", "input");
   if (x.dim() == 0) throw IndexError("select: cannot be applied to a 0-D tensor");
   const int64_t d = wrap_dim(dim, x.dim(), "select"), size = x.shape()[d];
@@ -293,6 +304,7 @@ Tensor select(const Tensor& x, int64_t dim, int64_t index) {
 }
 
 Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t step) {
+  profiler::OpScope profile_scope("slice", x);
   check_defined(x, "slice", "input");
   if (x.dim() == 0) throw IndexError("slice: cannot be applied to a 0-D tensor");
   if (step <= 0) throw ValueError("slice: step must be greater than zero, got " + std::to_string(step));
@@ -306,6 +318,7 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t s
 }
 
 std::vector<Tensor> split_with_sizes(const Tensor& x, const std::vector<int64_t>& sizes, int64_t dim) {
+  profiler::OpScope profile_scope("split_with_sizes", x);
   check_defined(x, "split_with_sizes", "input");
   if (x.dim() == 0) throw ShapeError("split_with_sizes: cannot be applied to a 0-D tensor");
   const int64_t d = wrap_dim(dim, x.dim(), "split_with_sizes");
@@ -328,6 +341,7 @@ std::vector<Tensor> split_with_sizes(const Tensor& x, const std::vector<int64_t>
 }
 
 std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim) {
+  profiler::OpScope profile_scope("split", x);
   check_defined(x, "split", "input");
   if (x.dim() == 0) throw ShapeError("split: cannot be applied to a 0-D tensor");
   const int64_t d = wrap_dim(dim, x.dim(), "split"), size = x.shape()[d];
@@ -341,6 +355,7 @@ std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim) {
 }
 
 std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim) {
+  profiler::OpScope profile_scope("chunk", x);
   check_defined(x, "chunk", "input");
   if (chunks <= 0) throw ShapeError("chunk: expects chunks to be greater than 0, got " + std::to_string(chunks));
   if (x.dim() == 0) throw ShapeError("chunk: cannot be applied to a 0-D tensor");
@@ -350,6 +365,7 @@ std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim) {
 }
 
 std::vector<Tensor> unbind(const Tensor& x, int64_t dim) {
+  profiler::OpScope profile_scope("unbind", x);
   check_defined(x, "unbind", "input");
   if (x.dim() == 0) throw IndexError("unbind: cannot be applied to a 0-D tensor");
   const int64_t d = wrap_dim(dim, x.dim(), "unbind");
@@ -359,6 +375,7 @@ std::vector<Tensor> unbind(const Tensor& x, int64_t dim) {
 }
 
 Tensor unflatten(const Tensor& x, int64_t dim, const Shape& sizes) {
+  profiler::OpScope profile_scope("unflatten", x);
   check_defined(x, "unflatten", "input");
   if (x.dim() == 0) throw IndexError("unflatten: cannot be applied to a 0-D tensor");
   const int64_t d = wrap_dim(dim, x.dim(), "unflatten");
@@ -378,6 +395,7 @@ Tensor unflatten(const Tensor& x, int64_t dim, const Shape& sizes) {
 }
 
 Tensor diagonal(const Tensor& x, int64_t offset, int64_t dim1, int64_t dim2) {
+  profiler::OpScope profile_scope("diagonal", x);
   check_defined(x, "diagonal", "input");
   if (x.dim() < 2) throw ShapeError("diagonal: expects a tensor with at least 2 dimensions, got shape " + shape_str(x.shape()));
   const int64_t a = wrap_dim(dim1, x.dim(), "diagonal"), b = wrap_dim(dim2, x.dim(), "diagonal");
@@ -400,7 +418,7 @@ Tensor diagonal(const Tensor& x, int64_t offset, int64_t dim1, int64_t dim2) {
   });
 }
 
-Tensor contiguous(const Tensor& x) {
+Tensor contiguous(const Tensor& x) {  // its copy is recorded by Tensor::contiguous's scope
   check_defined(x, "contiguous", "input");
   if (x.is_contiguous()) return x;
   Tensor out = x.contiguous();

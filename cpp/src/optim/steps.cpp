@@ -12,6 +12,7 @@
 #include "dlcore/cuda_runtime.h"
 #include "dlcore/ops.h"
 #include "dlcore/optim.h"
+#include "dlcore/profiler.h"
 
 namespace dlcore::optim {
 namespace {
@@ -144,6 +145,7 @@ void refuse_graph_capture(const std::string& name) {
 
 void sgd_step(const std::string& name, const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
               std::vector<Tensor>& momentum_buffers, const SgdHyper& h) {
+  profiler::OpScope profile_scope(profiler::OptimizerStep{name}, params);
   refuse_graph_capture(name);
   const bool momentum = h.momentum != 0.0;
   if (momentum && momentum_buffers.size() != params.size())
@@ -170,6 +172,7 @@ void sgd_step(const std::string& name, const std::vector<Tensor>& params, const 
 void adam_step(const std::string& name, const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
                const std::vector<Tensor>& exp_avgs, const std::vector<Tensor>& exp_avg_sqs,
                const std::vector<Tensor>& max_exp_avg_sqs, const std::vector<Tensor>& steps, const AdamHyper& h) {
+  profiler::OpScope profile_scope(profiler::OptimizerStep{name}, params);
   const Batch b = gather(name, params, grads,
                          {{"exp_avg", &exp_avgs}, {"exp_avg_sq", &exp_avg_sqs},
                           {"max_exp_avg_sq", h.amsgrad ? &max_exp_avg_sqs : &kNone, h.amsgrad}},
@@ -183,6 +186,7 @@ void adam_step(const std::string& name, const std::vector<Tensor>& params, const
 
 void adagrad_step(const std::string& name, const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
                   const std::vector<Tensor>& sums, const std::vector<Tensor>& steps, const AdagradHyper& h) {
+  profiler::OpScope profile_scope(profiler::OptimizerStep{name}, params);
   const Batch b = gather(name, params, grads, {{"sum", &sums}}, &steps);
   advance_steps(b);
   bump_versions(params);
@@ -194,6 +198,7 @@ void adagrad_step(const std::string& name, const std::vector<Tensor>& params, co
 void adadelta_step(const std::string& name, const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
                    const std::vector<Tensor>& square_avgs, const std::vector<Tensor>& acc_deltas,
                    const std::vector<Tensor>& steps, const AdadeltaHyper& h) {
+  profiler::OpScope profile_scope(profiler::OptimizerStep{name}, params);
   const Batch b = gather(name, params, grads, {{"square_avg", &square_avgs}, {"acc_delta", &acc_deltas}}, &steps);
   advance_steps(b);
   bump_versions(params);
@@ -205,6 +210,7 @@ void adadelta_step(const std::string& name, const std::vector<Tensor>& params, c
 void rmsprop_step(const std::string& name, const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
                   const std::vector<Tensor>& square_avgs, const std::vector<Tensor>& momentum_buffers,
                   const std::vector<Tensor>& grad_avgs, const std::vector<Tensor>& steps, const RmspropHyper& h) {
+  profiler::OpScope profile_scope(profiler::OptimizerStep{name}, params);
   const bool momentum = h.momentum > 0.0;
   const Batch b = gather(name, params, grads,
                          {{"square_avg", &square_avgs},
@@ -221,6 +227,7 @@ void rmsprop_step(const std::string& name, const std::vector<Tensor>& params, co
 void adamax_step(const std::string& name, const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
                  const std::vector<Tensor>& exp_avgs, const std::vector<Tensor>& exp_infs,
                  const std::vector<Tensor>& steps, const AdamaxHyper& h) {
+  profiler::OpScope profile_scope(profiler::OptimizerStep{name}, params);
   const Batch b = gather(name, params, grads, {{"exp_avg", &exp_avgs}, {"exp_inf", &exp_infs}}, &steps);
   advance_steps(b);
   bump_versions(params);
@@ -232,6 +239,7 @@ void adamax_step(const std::string& name, const std::vector<Tensor>& params, con
 void nadam_step(const std::string& name, const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
                 const std::vector<Tensor>& exp_avgs, const std::vector<Tensor>& exp_avg_sqs,
                 const std::vector<Tensor>& mu_products, const std::vector<Tensor>& steps, const NadamHyper& h) {
+  profiler::OpScope profile_scope(profiler::OptimizerStep{name}, params);
   Batch b = gather(name, params, grads, {{"exp_avg", &exp_avgs}, {"exp_avg_sq", &exp_avg_sqs}}, &steps);
   if (mu_products.size() != params.size())
     throw ValueError(name + ".step: " + std::to_string(params.size()) + " parameters but " +
@@ -254,6 +262,7 @@ void nadam_step(const std::string& name, const std::vector<Tensor>& params, cons
 void radam_step(const std::string& name, const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
                 const std::vector<Tensor>& exp_avgs, const std::vector<Tensor>& exp_avg_sqs,
                 const std::vector<Tensor>& steps, const RadamHyper& h) {
+  profiler::OpScope profile_scope(profiler::OptimizerStep{name}, params);
   const Batch b = gather(name, params, grads, {{"exp_avg", &exp_avgs}, {"exp_avg_sq", &exp_avg_sqs}}, &steps);
   advance_steps(b);
   bump_versions(params);

@@ -15,6 +15,7 @@
 #include "dlcore/autograd.h"
 #include "dlcore/cuda_runtime.h"
 #include "dlcore/ops.h"
+#include "dlcore/profiler.h"
 
 namespace dlcore {
 
@@ -267,6 +268,7 @@ std::pair<int64_t, int64_t> element_span(const Shape& shape, const Shape& stride
 
 Tensor Tensor::contiguous() const {
   if (is_contiguous()) return *this;
+  profiler::OpScope profile_scope("contiguous", *this);  // only a real copy is an event, as in torch
   Tensor out = empty(shape(), dtype(), device());
   ops::pointwise::copy_elements(out, *this);
   return out;
@@ -302,6 +304,7 @@ static void copy_dense(void* dst, Device dst_device, const void* src, Device src
 // internal overlap). Across devices the source travels as one dense block of the destination's
 // shape; a source overlapping the destination in memory is read from a copy first.
 void Tensor::copy_(const Tensor& src_in) {
+  profiler::OpScope profile_scope("copy_", *this, src_in);
   check_inplace_allowed(*this, "copy_");
   if (src_in.dtype() != dtype()) {  // torch's copy_ converts: the source is cast first, on its device
     NoGradGuard no_grad;
@@ -344,6 +347,7 @@ Tensor Tensor::to(Device target) const {
 }
 
 Tensor Tensor::clone() const {
+  profiler::OpScope profile_scope("clone", *this);
   Tensor out = empty(shape(), dtype(), device());
   out.copy_(*this);
   return out;
