@@ -23,9 +23,10 @@ import numpy as np
 
 import dlcore as dl
 from dlcore import cuda
-from dlcore.autograd import no_grad
 from dlcore.cli import UsageFailure, run_script
 from dlcore.data import CIFAR10, MNIST, DataLoader, data_root
+from dlcore.evidence.evaluation import confusion_matrix
+from dlcore.evidence.evaluation import per_class_accuracy as evidence_per_class
 from dlcore.models import CifarVGG, LeNet5
 from dlcore.report import figures
 from dlcore.report.machine import machine_info
@@ -111,16 +112,12 @@ def synchronize(device: str) -> None:
         cuda.synchronize()
 
 
-def per_class_accuracy(model: Any, loader: Any, classes: Sequence[str]) -> dict[str, float]:
-    """Test accuracy (%) of each class, keyed by class name (as baseline_torch records it)."""
-    model.eval()
-    predicted, labels = [], []
-    with no_grad():
-        for x, y in loader:
-            predicted.append(model(x).argmax(1).cpu().numpy())
-            labels.append(y.cpu().numpy())
-    pred, true = np.concatenate(predicted), np.concatenate(labels)
-    return {name: float(100.0 * np.mean(pred[true == k] == k)) for k, name in enumerate(classes) if np.any(true == k)}
+def per_class_accuracy(predictions: np.ndarray, loader: Any, classes: Sequence[str]) -> dict[str, float]:
+    """Test accuracy (%) of each class present in ``loader``, keyed by class name (as baseline_torch records it)."""
+    labels = np.concatenate([y.cpu().numpy() for _, y in loader])
+    matrix = confusion_matrix(labels, predictions, len(classes))
+    present = matrix.sum(axis=1) > 0
+    return {name: float(acc) for name, acc, keep in zip(classes, evidence_per_class(matrix), present) if keep}
 
 
 def measure(args: argparse.Namespace, device: str, batch_size: int, train_set: Any, test_set: Any,
@@ -144,7 +141,7 @@ def measure(args: argparse.Namespace, device: str, batch_size: int, train_set: A
         for x, y in train_loader:
             synchronize(device)
             t0 = time.perf_counter()
-            loss = train_step(model, optimizer, x, y)
+            loss, _ = train_step(model, optimizer, x, y)
             synchronize(device)
             step_seconds.append(time.perf_counter() - t0)
             loss_sum = loss.detach() if loss_sum is None else loss_sum + loss.detach()
@@ -153,7 +150,8 @@ def measure(args: argparse.Namespace, device: str, batch_size: int, train_set: A
     train_loss = loss_sum.item() / steps
     wall = time.perf_counter() - start
     median = statistics.median(step_seconds[args.warmup_steps:])
-    test_loss, test_accuracy = evaluate(model, test_loader)
+    evaluation = evaluate(model, test_loader)
+    test_loss, test_accuracy = evaluation.loss, evaluation.accuracy
     return {"device": device, "device_name": cuda.get_device_name() if device == "cuda" else "cpu",
             "batch_size": batch_size, "steps": steps, "images": steps * batch_size,
             "timed_steps": steps - args.warmup_steps, "median_step_seconds": median,
@@ -164,7 +162,7 @@ def measure(args: argparse.Namespace, device: str, batch_size: int, train_set: A
             "epoch_seconds_extrapolated": median * math.ceil(full_train_images / batch_size),
             "train_loss": train_loss, "test_loss": test_loss, "test_accuracy": test_accuracy,
             "test_images": test_loader.num_samples, "wall_seconds": wall,
-            "per_class_accuracy": per_class_accuracy(model, test_loader, test_set.classes)}
+            "per_class_accuracy": per_class_accuracy(evaluation.predictions, test_loader, test_set.classes)}
 
 
 def _load(averages: Sequence[float]) -> str:
