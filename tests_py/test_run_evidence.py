@@ -196,3 +196,21 @@ def test_gpu_readings_come_from_nvml(monkeypatch: pytest.MonkeyPatch) -> None:
     fake.nvmlInit = failing_init
     assert GpuReader(use_gpu=True).status == "unavailable: NVML failed (Driver Not Loaded)"
     assert GpuReader(use_gpu=False).status == "unavailable: the run does not use a GPU"
+
+
+def test_profile_flag_writes_the_top10_table_and_a_chrome_trace(data_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    proc = run(["--data", str(data_dir), "--epochs", "2", "--limit", "512", "--profile", "3", "--out", str(out),
+                "--no-plots", "--no-tensorboard"])
+    assert proc.returncode == 0, proc.stderr
+    table = (out / "profile_top10.txt").read_text()
+    rows = [line for line in table.splitlines() if line.strip() and not line.startswith(("-", "Self CPU time"))]
+    assert len(rows) == 1 + 10, table  # the header and row_limit=10 rows
+    assert "dlcore::conv2d_relu" in table and "Conv2dReluBackward" in table, table
+    events = json.loads((out / "trace.json").read_text())["traceEvents"]
+    steps = sorted(e["name"] for e in events if e["name"].startswith("ProfilerStep#"))
+    assert steps == ["ProfilerStep#1", "ProfilerStep#2", "ProfilerStep#3"]  # after one warm-up step
+    complete = [e for e in events if e["ph"] == "X"]  # the rest: "M" metadata (process and thread names)
+    assert len(complete) > 50 and all(e["dur"] >= 0 for e in complete)
+    assert {e["ph"] for e in events} == {"X", "M"}
+    assert epochs(out) == [1, 2]  # the profiled epoch is an ordinary one

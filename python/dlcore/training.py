@@ -21,6 +21,7 @@ import numpy as np
 from . import _C, cat, cuda
 from .autograd import no_grad
 from .evidence.run_dir import CHECKPOINT_NAME, METRICS_NAME
+from .evidence.step_profile import StepProfiler
 from .nn import functional as F
 from .optim import lr_scheduler
 from .serialization import load, save
@@ -78,6 +79,9 @@ def training_parser(description: str, *, batch_size: int, default_lr: str, sched
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     p.add_argument("--log-interval", type=positive_int, default=10, help="batches between progress-bar loss updates")
     p.add_argument("--dry-run", action="store_true", help="run a single batch of training and evaluation")
+    p.add_argument("--profile", type=positive_int, default=None, metavar="N",
+                   help="profile N training steps of the first epoch (after one warm-up step) with dl.profiler: "
+                        "OUT/profile_top10.txt (top 10 ops by self CPU time) and OUT/trace.json (Chrome trace)")
     p.add_argument("--save-model", action="store_true", help=f"write OUT/{model_file} at the end")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                    help="auto picks cuda when a GPU is usable (default auto)")
@@ -224,10 +228,12 @@ class GraphedTrainStep:
 def train_epoch(model: Any, loader: Any, optimizer: Any, scheduler: Any = None, *, progress: bool = True,
                 log_interval: int = 10, dry_run: bool = False, desc: str = "train",
                 graphed: GraphedTrainStep | None = None,
-                on_log_step: Callable[[int, Any], None] | None = None) -> EpochResult:
+                on_log_step: Callable[[int, Any], None] | None = None,
+                on_step: Callable[[], None] | None = None) -> EpochResult:
     """One pass over ``loader`` in train mode; ``scheduler`` (if any) steps after every batch; with
     ``graphed`` (cuda) each step replays its captured forward and backward. ``on_log_step(step,
-    loss)`` is called every ``log_interval`` steps (step 0 first) with that step's loss tensor.
+    loss)`` is called every ``log_interval`` steps (step 0 first) with that step's loss tensor;
+    ``on_step()`` after every step (the --profile steps' profiler).
 
     The loss and the count of right predictions are summed on the device and read once at the end,
     so the step loop never waits for the device (except for the progress bar's loss every
@@ -249,6 +255,8 @@ def train_epoch(model: Any, loader: Any, optimizer: Any, scheduler: Any = None, 
         correct = batch_correct if correct is None else correct + batch_correct
         steps += 1
         images += x.shape[0]
+        if on_step is not None:
+            on_step()
         if step % log_interval == 0:
             if on_log_step is not None:
                 on_log_step(step, loss)
@@ -324,37 +332,47 @@ def load_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any, schedul
 
 def fit(model: Any, optimizer: Any, train_loader: Any, test_loader: Any, *, epochs: int, out: Path, device: str,
         start_epoch: int = 1, scheduler: Any = None, progress: bool = True, log_interval: int = 10,
-        dry_run: bool = False, cuda_graph: bool = False, evidence: Any = None,
+        dry_run: bool = False, cuda_graph: bool = False, evidence: Any = None, profile_steps: int | None = None,
         log: Callable[[str], None] = print) -> list[dict[str, Any]]:
     """Epochs ``start_epoch..epochs``: train, evaluate, rewrite OUT/checkpoint.safetensors, then
     append to OUT/metrics.jsonl (in that order: see dlcore.evidence.run_dir) and print one summary
     line each. Returns the records. ``cuda_graph`` (cuda only) captures the training step once and
     replays it (see GraphedTrainStep). ``evidence`` (a started dlcore.evidence.RunEvidence, or None)
-    is told of every logged step and finished epoch."""
+    is told of every logged step and finished epoch. ``profile_steps`` (--profile N) records the first
+    epoch's steps 2..N+1 with dl.profiler into OUT/profile_top10.txt and OUT/trace.json."""
     if cuda_graph and device != "cuda":
         raise ValueError(f"fit: cuda_graph needs device 'cuda', got {device!r}")
     graphed = GraphedTrainStep() if cuda_graph else None
     records = []
-    for epoch in range(start_epoch, epochs + 1):
-        train_loader.set_epoch(epoch - 1)  # the order depends only on (seed, epoch): resume-safe
-        if evidence is not None:
-            evidence.begin_epoch(epoch)
-        result = train_epoch(model, train_loader, optimizer, scheduler, progress=progress,
-                             log_interval=log_interval, dry_run=dry_run, desc=f"epoch {epoch}", graphed=graphed,
-                             on_log_step=evidence.log_step if evidence is not None else None)
-        evaluation = evaluate(model, test_loader)
-        record = epoch_record(epoch, result, evaluation.loss, evaluation.accuracy, device,
-                              optimizer.param_groups[0]["lr"])
-        save_checkpoint(out / CHECKPOINT_NAME, model, optimizer, epoch, scheduler, record)
-        append_metrics(out / METRICS_NAME, record)
-        records.append(record)
-        log(f"epoch {epoch:2d}  train loss {result.train_loss:.4f}  train accuracy {result.train_accuracy:.2f}%  "
-            f"test loss {evaluation.loss:.4f}  test accuracy {evaluation.accuracy:.2f}%  {result.seconds:.1f}s  "
-            f"{result.images_per_second:,.0f} img/s")
-        if evidence is not None:
-            evidence.end_epoch(record, evaluation.predictions, model, result.steps)
-        if dry_run:
-            break
+    profiler = StepProfiler(profile_steps, out, log) if profile_steps else None
+    try:
+        for epoch in range(start_epoch, epochs + 1):
+            train_loader.set_epoch(epoch - 1)  # the order depends only on (seed, epoch): resume-safe
+            if evidence is not None:
+                evidence.begin_epoch(epoch)
+            result = train_epoch(model, train_loader, optimizer, scheduler, progress=progress,
+                                 log_interval=log_interval, dry_run=dry_run, desc=f"epoch {epoch}", graphed=graphed,
+                                 on_log_step=evidence.log_step if evidence is not None else None,
+                                 on_step=profiler.step if profiler is not None else None)
+            if profiler is not None:  # one epoch's steps at most: later epochs run unprofiled
+                profiler.finish()
+                profiler = None
+            evaluation = evaluate(model, test_loader)
+            record = epoch_record(epoch, result, evaluation.loss, evaluation.accuracy, device,
+                                  optimizer.param_groups[0]["lr"])
+            save_checkpoint(out / CHECKPOINT_NAME, model, optimizer, epoch, scheduler, record)
+            append_metrics(out / METRICS_NAME, record)
+            records.append(record)
+            log(f"epoch {epoch:2d}  train loss {result.train_loss:.4f}  train accuracy {result.train_accuracy:.2f}%  "
+                f"test loss {evaluation.loss:.4f}  test accuracy {evaluation.accuracy:.2f}%  {result.seconds:.1f}s  "
+                f"{result.images_per_second:,.0f} img/s")
+            if evidence is not None:
+                evidence.end_epoch(record, evaluation.predictions, model, result.steps)
+            if dry_run:
+                break
+    finally:
+        if profiler is not None:  # an epoch that raised: the recorder must not stay on
+            profiler.finish()
     return records
 
 

@@ -76,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         fit(model, optimizer, train_loader, test_loader, epochs=args.epochs, start_epoch=start_epoch, out=out,
             device=device, scheduler=scheduler, progress=not args.no_progress, log_interval=args.log_interval,
-            dry_run=args.dry_run, cuda_graph=args.cuda_graph, evidence=evidence)
+            dry_run=args.dry_run, cuda_graph=args.cuda_graph, evidence=evidence,
+            profile_steps=args.profile)
     finally:
         evidence.close()
     if args.save_model:
