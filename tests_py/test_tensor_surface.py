@@ -356,9 +356,17 @@ NON_CONTIGUOUS = {
 }
 
 
+# CPU kernels only so far: on CUDA tensors these raise a RuntimeError naming the op and CUDA.
+WITHOUT_CUDA_KERNELS = {"sort", "topk", "cumsum", "cumprod"}
+
+
 @pytest.mark.parametrize("name", NON_CONTIGUOUS)
 def test_non_contiguous_inputs(name: str, device: str) -> None:
     make = NON_CONTIGUOUS[name]
+    if device == "cuda" and name in WITHOUT_CUDA_KERNELS:
+        with pytest.raises(RuntimeError, match=f"{name}.*CUDA"):
+            make(dl)(dl.rand(3, 4, device=device))
+        return
     compare(every_other_column(make(torch)), every_other_column(make(dl)), [strided(3, 4)], device=device,
             grad=name != "all", finite_differences=device == "cpu")
 

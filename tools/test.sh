@@ -4,7 +4,7 @@
 # CPU-only build when CUDA was found) and pytest. Where no GPU is usable (CI), the CUDA backend's
 # tests then run on the CPU emulator (tools/cuda_emulator) in build-emu/: every CUDA kernel against
 # the CPU one, the CUDA-graph tests and the multi-device and stream tests (two emulated devices),
-# C++ and Python (a few minutes; DLCORE_SKIP_EMULATOR=1 skips).
+# C++ and the Python suite's device=cuda cases (a few minutes; DLCORE_SKIP_EMULATOR=1 skips).
 # Prerequisites are checked first (tools/check_prereqs.py: missing Python packages are installed,
 # or named with DLCORE_NO_INSTALL=1; a missing libgtest-dev is named in one line). Every Python stage
 # runs with tools/isolate on PYTHONPATH, whose sitecustomize removes the import redirect a
@@ -44,13 +44,20 @@ if [ "${DLCORE_SKIP_EMULATOR:-0}" != 1 ] && \
   cmake -S . -B build-emu -G Ninja -DCMAKE_BUILD_TYPE=Release -DDLCORE_CUDA=EMULATED \
     -DPython_EXECUTABLE="$(command -v python3)"
   cmake --build build-emu -j "$jobs"
-  # 8 emulated multiprocessors keep grid-stride grids small (each block is a set of OS threads).
+  # 8 emulated multiprocessors keep grid-stride grids small (blocks run one after another).
   export DLCORE_EMULATED_SMS=8
   ctest --test-dir build-emu --output-on-failure -j "$jobs" -R '^Cuda'
   # The emulated module must be the one imported, or the GPU tests would silently skip.
   check_c "$PWD/build-emu/python"
   PYTHONPATH="$isolate:$PWD/build-emu/python" python3 -c 'import dlcore, sys
 sys.exit(0 if dlcore.cuda.is_available() else f"error: the emulated build {dlcore._C.__file__} reports no CUDA device")'
+  # The whole Python suite again, now with its device=cuda cases, but for the tests of the scripts
+  # (trainers, sweep, report, CLI, baseline_torch): they train on real data on the default device,
+  # and the pytest stage above has run them; on the emulator they would take many minutes.
   DLCORE_EXPECT_C="$PWD/build-emu/python/dlcore" PYTHONPATH="$isolate:$PWD/build-emu/python" \
-    python3 -m pytest -q -p no:cacheprovider tests_py/test_cuda_graph.py tests_py/test_devices.py
+    python3 -m pytest -q -p no:cacheprovider tests_py \
+      --ignore-glob='tests_py/test_baseline_*.py' --ignore=tests_py/test_train_mnist.py \
+      --ignore=tests_py/test_train_cifar10.py --ignore=tests_py/test_run_evidence.py \
+      --ignore=tests_py/test_sweep.py --ignore=tests_py/test_report.py --ignore=tests_py/test_cli.py \
+      --ignore=tests_py/test_isolation.py
 fi

@@ -471,7 +471,8 @@ class _MultiProcessIter(_BaseIter):
         try:
             task, epoch, result = _receive(reader)
         except (EOFError, OSError):  # the worker went away mid-message
-            self._check_workers_alive(wait=1.0)
+            # Its exit code names the cause; a loaded machine can take seconds to finish the exit.
+            self._check_workers_alive(wait=10.0)
             raise RuntimeError("DataLoader: lost the connection to a worker process") from None
         if epoch == self._epoch:  # replies from an abandoned epoch of persistent workers are stale
             self._replies[task] = result
