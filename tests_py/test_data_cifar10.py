@@ -29,12 +29,6 @@ def private_cache(tmp_path, monkeypatch) -> pathlib.Path:
     return cache
 
 
-@pytest.fixture
-def cache_next_to_data(monkeypatch) -> None:
-    """Without an explicit DLCORE_CACHE a writable data directory is the first choice."""
-    monkeypatch.delenv("DLCORE_CACHE")
-
-
 def encode(pixels: np.ndarray, fmt: str) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format=fmt)
@@ -69,8 +63,7 @@ def make_zip_root(tmp_path: pathlib.Path, per_class: int = 2) -> tuple[pathlib.P
     return root, train, test
 
 
-def test_zip_image_folder_decodes_in_sorted_order_and_caches_next_to_data(tmp_path, monkeypatch,
-                                                                        cache_next_to_data):
+def test_zip_image_folder_decodes_in_sorted_order_and_caches_in_the_cache_dir(tmp_path, monkeypatch, private_cache):
     root, train_members, test_members = make_zip_root(tmp_path)
     train = CIFAR10(root, train=True)
     images, labels = expected_arrays(train_members)
@@ -79,9 +72,9 @@ def test_zip_image_folder_decodes_in_sorted_order_and_caches_next_to_data(tmp_pa
     assert train.classes == CLASSES == CIFAR10_CLASSES
     assert train.images.dtype == np.uint8 and train.images.shape == (20, 32, 32, 3)
     assert len(CIFAR10(root, train=False)) == 10
-    cache = root / "cifar10-jpeg" / "train.zip.dlcore-cache.npz"
-    assert cache.is_file()
+    (cache,) = private_cache.glob("cifar10-train.zip-*.npz")
     assert not any(p.suffix == ".tmp" for p in cache.parent.iterdir())
+    assert sorted(p.name for p in (root / "cifar10-jpeg").iterdir()) == ["test.zip", "train.zip"]  # nothing beside the data
 
     def no_decoding(self, count):
         raise AssertionError("decoded although a valid cache exists")
@@ -103,7 +96,7 @@ def test_changed_source_is_decoded_again(tmp_path):
     np.testing.assert_array_equal(second.images, expected_arrays(replacement)[0])
 
 
-def test_read_only_data_dir_caches_in_user_cache(tmp_path, private_cache, cache_next_to_data):
+def test_read_only_data_dir_caches_in_user_cache(tmp_path, private_cache):
     root, train_members, _ = make_zip_root(tmp_path)
     data_dir = root / "cifar10-jpeg"
     data_dir.chmod(stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP)
@@ -124,7 +117,7 @@ def test_explicit_dlcore_cache_wins(tmp_path, private_cache):
     assert not (root / "cifar10-jpeg" / "test.zip.dlcore-cache.npz").exists()
 
 
-def test_limit_takes_first_images_and_writes_no_cache(tmp_path, private_cache, cache_next_to_data):
+def test_limit_takes_first_images_and_writes_no_cache(tmp_path, private_cache):
     root, train_members, _ = make_zip_root(tmp_path)
     limited = CIFAR10(root, train=True, limit=3)
     images, labels = expected_arrays(train_members)
@@ -139,10 +132,11 @@ def test_limit_takes_first_images_and_writes_no_cache(tmp_path, private_cache, c
         CIFAR10(root, limit=-1)
 
 
-def test_damaged_cache_is_ignored(tmp_path, cache_next_to_data):
+def test_damaged_cache_is_ignored(tmp_path, private_cache):
     root, train_members, _ = make_zip_root(tmp_path)
     CIFAR10(root, train=True)
-    (root / "cifar10-jpeg" / "train.zip.dlcore-cache.npz").write_bytes(b"not a zip at all")
+    (cache,) = private_cache.glob("cifar10-train.zip-*.npz")
+    cache.write_bytes(b"not a zip at all")
     with pytest.warns(UserWarning, match="unreadable CIFAR-10 cache"):
         dataset = CIFAR10(root, train=True)
     np.testing.assert_array_equal(dataset.images, expected_arrays(train_members)[0])
@@ -278,8 +272,7 @@ def test_real_cifar_full(train, monkeypatch):
     else:
         monkeypatch.delenv("DLCORE_CACHE")
     source = root / "cifar10-jpeg" / ("train.zip" if train else "test.zip")
-    if os.environ.get("DLCORE_TEST_FULL_CIFAR") != "1" and not any(
-            p.is_file() for p in cifar10_module._cache_paths(source)):
+    if os.environ.get("DLCORE_TEST_FULL_CIFAR") != "1" and not cifar10_module._cache_path(source).is_file():
         pytest.skip("no decoded CIFAR-10 cache yet; set DLCORE_TEST_FULL_CIFAR=1 to decode")
     dataset = CIFAR10(root, train=train)
     per_class = 5000 if train else 1000

@@ -9,7 +9,6 @@ import logging
 import os
 import pathlib
 import pickle
-import stat
 import tempfile
 import warnings
 import zipfile
@@ -141,38 +140,15 @@ class _ImageFolder:
 # ----- decoded-array cache -------------------------------------------------------------------
 
 def user_cache_dir() -> pathlib.Path:
-    """Where caches go when the data directory is read-only: $DLCORE_CACHE, else ~/.cache/dlcore."""
+    """Where caches go: $DLCORE_CACHE, else ~/.cache/dlcore; never beside the data, which may be a
+    shared read-only copy (and a cache there would surprise whoever owns it)."""
     return pathlib.Path(os.environ.get("DLCORE_CACHE") or pathlib.Path.home() / ".cache" / "dlcore").expanduser()
 
 
-def _directory_accepts_cache(directory: pathlib.Path) -> bool:
-    # Root ignores permission bits, so honour the owner's intent too: a directory with no write bit
-    # at all (like the shared read-only data copy) is treated as read-only even when we could write.
-    try:
-        mode = directory.stat().st_mode
-    except OSError:
-        return False
-    return bool(mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)) and os.access(directory, os.W_OK)
-
-
-def _user_cache_path(source: pathlib.Path) -> pathlib.Path:
-    # Several data roots may share the user cache, so its file name carries the source's path.
+def _cache_path(source: pathlib.Path) -> pathlib.Path:
+    # Several data roots may share the cache directory, so the file name carries the source's path.
     digest = hashlib.sha1(str(source.resolve()).encode()).hexdigest()[:16]
     return user_cache_dir() / f"cifar10-{source.name}-{digest}.npz"
-
-
-def _cache_paths(source: pathlib.Path) -> list[pathlib.Path]:
-    """Where a cache may be read from, in order of preference."""
-    next_to_data = source.parent / f"{source.name}.dlcore-cache.npz"
-    user_cache = _user_cache_path(source)
-    return [user_cache, next_to_data] if os.environ.get("DLCORE_CACHE") else [next_to_data, user_cache]
-
-
-def _writable_cache_paths(source: pathlib.Path) -> list[pathlib.Path]:
-    """Where a new cache may be written: an explicit $DLCORE_CACHE first, then next to the data
-    when that directory is writable, then ~/.cache/dlcore."""
-    return [path for path in _cache_paths(source)
-            if path.parent != source.parent or _directory_accepts_cache(source.parent)]
 
 
 def _read_cache(path: pathlib.Path, key: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
@@ -213,14 +189,14 @@ def _write_cache_atomically(path: pathlib.Path, key: np.ndarray, images: np.ndar
 
 def _store_cache(source: pathlib.Path, key: np.ndarray, images: np.ndarray, labels: np.ndarray,
                  classes: list[str]) -> pathlib.Path | None:
-    for path in _writable_cache_paths(source):
-        try:
-            _write_cache_atomically(path, key, images, labels, classes)
-            return path
-        except OSError as error:  # read-only data directory (the shared copy is): try the next place
-            _log.info("cannot write CIFAR-10 cache at %s (%s)", path, error)
-    warnings.warn(f"could not cache decoded CIFAR-10 from {source} anywhere; it will be decoded again next time")
-    return None
+    path = _cache_path(source)
+    try:
+        _write_cache_atomically(path, key, images, labels, classes)
+        return path
+    except OSError as error:
+        warnings.warn(f"could not cache decoded CIFAR-10 from {source} at {path} ({error}); it will be decoded "
+                      "again next time (set DLCORE_CACHE to a writable directory)")
+        return None
 
 
 # ----- the dataset ---------------------------------------------------------------------------
@@ -278,13 +254,12 @@ class CIFAR10(InMemoryImageDataset):
                            limit: int | None) -> tuple[np.ndarray, np.ndarray, list[str]]:
         folder = _ImageFolder(source, split)
         key = folder.cache_key()
-        for cache_path in _cache_paths(source):
-            cached = _read_cache(cache_path, key)
-            if cached is not None:
-                images, labels, classes = cached
-                if limit is not None:
-                    images, labels = images[:limit].copy(), labels[:limit].copy()
-                return images, labels, classes
+        cached = _read_cache(_cache_path(source), key)
+        if cached is not None:
+            images, labels, classes = cached
+            if limit is not None:
+                images, labels = images[:limit].copy(), labels[:limit].copy()
+            return images, labels, classes
         count = len(folder.members) if limit is None else min(limit, len(folder.members))
         _log.info("decoding %d CIFAR-10 images from %s (once; then cached)", count, source)
         images, labels = folder.decode(count)
