@@ -523,3 +523,17 @@ def test_detach_in_place() -> None:
     y = x * 2
     assert y.detach_() is not None and y.grad_fn is None and not y.requires_grad and y.is_leaf
     assert x.requires_grad
+
+
+def test_data_shares_memory_outside_autograd_and_its_setter_rebinds_like_torch() -> None:
+    for m in (torch, dl):
+        p = m.nn.Parameter(m.ones(2, 3))
+        alias = p
+        d = p.data
+        assert not d.requires_grad and tuple(d.shape) == (2, 3)
+        d.add_(1)  # the same memory, unseen by autograd
+        assert p.tolist() == [[2.0] * 3] * 2
+        p.data = m.zeros(4)  # any shape; the Parameter keeps its identity and requires_grad
+        assert alias is p and tuple(alias.shape) == (4,) and alias.requires_grad and alias.tolist() == [0.0] * 4
+    with pytest.raises(TypeError, match=r"Tensor.data: .*float64.*float32"):
+        dl.nn.Parameter(dl.ones(2)).data = dl.zeros(2, dtype=dl.float64)

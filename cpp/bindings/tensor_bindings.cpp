@@ -365,6 +365,21 @@ void bind_tensor(py::module_& m) {
         x.backward(g, retain_graph);
       }, "gradient"_a = py::none(), "retain_graph"_a = false)
       .def("detach", &Tensor::detach)
+      // torch's `x.data`: the same memory outside autograd; `x.data = y` makes x a view of y's
+      // memory (any shape) while x keeps its identity, grad and hooks. dlcore's modules and
+      // optimizers assume a tensor's dtype and device stay fixed, so those must match.
+      .def_property("data", &Tensor::detach, [](Tensor& x, const Tensor& y) {
+        if (y.dtype() != x.dtype() || !(y.device() == x.device()))
+          throw py::type_error(std::string("Tensor.data: cannot set data of dtype ") + dtype_name(y.dtype()) +
+                               " on " + y.device().str() + " for a tensor of dtype " + dtype_name(x.dtype()) +
+                               " on " + x.device().str() + " (convert it first: .to(x.dtype, x.device))");
+        TensorImpl& self = *x.impl();
+        const TensorImpl& other = *y.impl();
+        self.storage = other.storage;
+        self.offset = other.offset;
+        self.shape = other.shape;
+        self.strides = other.strides;
+      })
       .def("item", &item_object)
       .def("numpy", &to_numpy)
       .def("__array__", [](const Tensor& x, py::object dtype, py::object) {
