@@ -65,7 +65,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 def server():
     _Handler.files, _Handler.truncate_once, _Handler.ranges = {}, set(), []
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield httpd, f"http://127.0.0.1:{httpd.server_address[1]}"
