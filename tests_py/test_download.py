@@ -19,6 +19,7 @@ import pytest
 
 from dlcore.data import CIFAR10, MNIST
 from dlcore.data import download as dldownload
+from dlcore.vision import datasets
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -116,6 +117,7 @@ def test_mnist_download_falls_through_mirrors_into_torchvision_layout(server, tm
     assert any(path.startswith("/gone/") for path, _ in _Handler.ranges)
     requests = len(_Handler.ranges)
     MNIST(tmp_path, download=True)  # present: nothing fetched again
+    datasets.MNIST(tmp_path, train=False, download=True)  # the torchvision-style name is the same reader
     assert len(_Handler.ranges) == requests
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import os
 import pathlib
 import shutil
@@ -171,7 +172,7 @@ def download_url(urls: Sequence[str], dest: str | os.PathLike, md5: str | None =
                 failures.append(f"{url}: HTTP {error.code} {error.reason}")
                 if 400 <= error.code < 500 and error.code not in (408, 429):
                     break  # the mirror does not have it: next mirror
-            except (_Incomplete, urllib.error.URLError, OSError) as error:
+            except (_Incomplete, urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as error:
                 failures.append(f"{url}: {error}")
             else:
                 actual = file_md5(part)
