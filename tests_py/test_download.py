@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.server
+import importlib
 import io
 import pathlib
 import pickle
@@ -25,6 +26,7 @@ from dlcore.vision import datasets
 class _Handler(http.server.BaseHTTPRequestHandler):
     files: dict[str, bytes] = {}
     truncate_once: set[str] = set()
+    ignore_range = False
     ranges: list[tuple[str, str | None]] = []
 
     def log_message(self, *args) -> None:  # keep pytest's output clean
@@ -38,7 +40,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_error(404)
             return
         start = 0
-        if range_header and range_header.startswith("bytes=") and range_header.endswith("-"):
+        if range_header and not self.ignore_range and range_header.startswith("bytes=") and range_header.endswith("-"):
             start = int(range_header[len("bytes="):-1])
             if start >= len(body):
                 self.send_response(416)
@@ -64,7 +66,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server():
-    _Handler.files, _Handler.truncate_once, _Handler.ranges = {}, set(), []
+    _Handler.files, _Handler.truncate_once, _Handler.ranges, _Handler.ignore_range = {}, set(), [], False
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -131,6 +133,14 @@ def test_truncated_transfer_is_resumed_with_range(server, tmp_path):
     assert dest.read_bytes() == body
     assert ("/big.bin", f"bytes={len(body) // 2}-") in _Handler.ranges
     assert not (tmp_path / "big.bin.part").exists()
+
+
+def test_server_without_range_support_restarts_the_transfer(server, tmp_path):
+    _, base = server
+    body = bytes(range(256)) * 300
+    _Handler.files, _Handler.truncate_once, _Handler.ignore_range = {"/f.bin": body}, {"/f.bin"}, True
+    dest = dldownload.download_url([f"{base}/f.bin"], tmp_path / "f.bin", md5(body), backoff=0.0, progress=False)
+    assert dest.read_bytes() == body  # the 200 answer to the Range request replaced the partial file
 
 
 def test_md5_mismatch_names_the_file_and_leaves_nothing(server, tmp_path):
@@ -202,9 +212,19 @@ def test_hostile_tarball_is_refused(server, tmp_path, monkeypatch, kind):
     assert list((tmp_path / "target").iterdir()) == []
 
 
-def test_trainers_accept_download_flag():
-    from dlcore.training import training_parser
-    parser = training_parser("x", batch_size=1, default_lr="0.1", schedule="cosine", out="o",
-                             data_help="d", limit_help="l", model_file="m")
-    assert parser.parse_args(["--download"]).download is True
-    assert parser.parse_args([]).download is False
+@pytest.mark.parametrize("script", ["train_mnist", "train_cifar10"])
+def test_trainers_accept_download_flag(script):
+    module = importlib.import_module(f"dlcore.cli.{script}")
+    assert module.parse_args(["--download"]).download is True
+    assert module.parse_args([]).download is False
+
+
+def test_trainer_download_failure_is_a_usage_failure(server, tmp_path, monkeypatch):
+    from dlcore.cli import UsageFailure
+    from dlcore.cli.train_mnist import main
+    _, base = server
+    monkeypatch.setenv("DLCORE_MNIST_MIRRORS", f"{base}/gone/")
+    with pytest.raises(UsageFailure, match=r"could not download train-images-idx3-ubyte\.gz"):
+        main(["--download", "--device", "cpu", "--no-progress", "--data", str(tmp_path / "data"),
+              "--out", str(tmp_path / "out"), "--no-tensorboard", "--no-plots"])
+    assert any(path == "/gone/train-images-idx3-ubyte.gz" for path, _ in _Handler.ranges)
