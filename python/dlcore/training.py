@@ -64,7 +64,7 @@ def positive_float(text: str) -> float:
 def training_parser(description: str, *, batch_size: int, default_lr: str, schedule: str, out: str,
                     data_help: str, limit_help: str, model_file: str) -> argparse.ArgumentParser:
     """The flags every dlcore training script shares (pytorch/examples' MNIST flags plus --device,
-    --data, --optimizer, --schedule, --threads, --resume, --out, --limit, --cuda-graph,
+    --data, --download, --optimizer, --schedule, --threads, --resume, --out, --limit, --cuda-graph,
     --tensorboard/--no-tensorboard, --plots/--no-plots); scripts add their own."""
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--batch-size", type=positive_int, default=batch_size, help=f"training batch size (default {batch_size})")
@@ -86,6 +86,9 @@ def training_parser(description: str, *, batch_size: int, default_lr: str, sched
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                    help="auto picks cuda when a GPU is usable (default auto)")
     p.add_argument("--data", default=None, help=data_help)
+    p.add_argument("--download", action="store_true",
+                   help="fetch the dataset into --data when it is missing (MD5-checked; mirrors overridable "
+                        "with DLCORE_MNIST_MIRRORS / DLCORE_CIFAR10_URL)")
     p.add_argument("--threads", type=positive_int, default=None, help="CPU threads for the kernels (default: all cores)")
     p.add_argument("--resume", default=None, help="checkpoint to continue from (e.g. OUT/checkpoint.safetensors)")
     p.add_argument("--out", default=out, help="the run's directory (metrics, checkpoint, TensorBoard, plots); a "

@@ -74,8 +74,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     root = data_root(args.data)
     try:
-        train_set, test_set = CIFAR10(root, train=True), CIFAR10(root, train=False)
-    except FileNotFoundError as e:
+        train_set = CIFAR10(root, train=True, download=args.download)
+        test_set = CIFAR10(root, train=False, download=args.download)
+    except (FileNotFoundError, RuntimeError) as e:
         raise UsageFailure(str(e)) from None
     keep_strided_subset(train_set, args.limit)
     keep_strided_subset(test_set, args.limit)

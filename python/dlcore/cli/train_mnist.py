@@ -44,8 +44,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     root = data_root(args.data)
     try:
-        train_set, test_set = MNIST(root, train=True), MNIST(root, train=False)
-    except FileNotFoundError as e:
+        train_set = MNIST(root, train=True, download=args.download)
+        test_set = MNIST(root, train=False, download=args.download)
+    except (FileNotFoundError, RuntimeError) as e:
         raise UsageFailure(str(e)) from None
     lr = args.lr if args.lr is not None else (0.01 if args.optimizer == "sgd" else 1e-3)
     dl.manual_seed(args.seed)

@@ -16,7 +16,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .common import data_root, dataset_missing_message, download_with_torchvision
+from .common import data_root, dataset_missing_message
+from .download import download_cifar10
 from .image_dataset import InMemoryImageDataset
 
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer",
@@ -212,7 +213,8 @@ class CIFAR10(InMemoryImageDataset):
     never cached, but is served from an existing full cache. As a dataset it follows
     torchvision.datasets.CIFAR10: ``ds[i]`` is (image, int label), the image float32 [3,32,32] in
     [0, 1] (ToTensor's) or ``transform`` applied to the uint8 32x32x3 numpy image; see
-    image_dataset.py. `.mean`/`.std` are the training set's statistics.
+    image_dataset.py. `.mean`/`.std` are the training set's statistics. ``download=True`` fetches
+    and safely extracts the official tarball when nothing is found (MD5-checked; see download.py).
     """
 
     mean = (0.4914, 0.4822, 0.4465)
@@ -234,7 +236,7 @@ class CIFAR10(InMemoryImageDataset):
         folder_zip = self.root / "cifar10-jpeg" / f"{split}.zip"
         folder_dir = self.root / "cifar10-jpeg" / split
         if not (batches.is_dir() or folder_zip.is_file() or folder_dir.is_dir()) and download:
-            download_with_torchvision("CIFAR10", self.root, train)
+            download_cifar10(self.root)
         if batches.is_dir():
             self.source = batches
             self.images, self.labels, self.classes = _read_pickled_batches(batches, train)

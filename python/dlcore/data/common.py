@@ -61,17 +61,6 @@ def dataset_missing_message(dataset: str, looked_for: Sequence[os.PathLike | str
         f"{dataset} dataset not found. Looked for:\n{places}\n"
         f"Expected layout: {layout_hint}\n"
         f"To get it: set DLCORE_DATA (or pass --data) to the directory that holds it, "
-        f"or pass download=True (needs torchvision installed)."
+        f"or pass download=True (--download on the trainers) to fetch it."
     )
 
-
-def download_with_torchvision(dataset_class_name: str, root: pathlib.Path, train: bool) -> None:
-    """Let torchvision fetch a dataset into its own on-disk layout, which our readers understand."""
-    try:
-        from torchvision import datasets  # optional: only this download path uses it
-    except Exception as error:  # ImportError, or a torchvision that fails to import its C ops
-        raise RuntimeError(
-            f"download=True needs torchvision, which could not be imported ({error}). Install "
-            f"torchvision, or copy the {dataset_class_name} files into {root} yourself."
-        ) from error
-    getattr(datasets, dataset_class_name)(str(root), train=train, download=True)

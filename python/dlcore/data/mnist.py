@@ -11,7 +11,8 @@ from typing import Any, BinaryIO, Callable
 
 import numpy as np
 
-from .common import data_root, dataset_missing_message, download_with_torchvision
+from .common import data_root, dataset_missing_message
+from .download import download_mnist
 from .image_dataset import InMemoryImageDataset
 
 IMAGES_MAGIC = 2051  # 0x00000803: unsigned bytes, 3 dimensions
@@ -95,6 +96,7 @@ class MNIST(InMemoryImageDataset):
     layout). As a dataset it follows torchvision.datasets.MNIST: ``ds[i]`` is (image, int label),
     the image float32 [1,28,28] in [0, 1] (ToTensor's) or ``transform`` applied to the uint8
     28x28 numpy image; see image_dataset.py. `.mean`/`.std` are the training set's statistics.
+    ``download=True`` fetches missing files (MD5-checked, no torchvision needed; see download.py).
     """
 
     classes = ["0 - zero", "1 - one", "2 - two", "3 - three", "4 - four",
@@ -114,7 +116,7 @@ class MNIST(InMemoryImageDataset):
         images_name, labels_name = _idx_file_names(train)
         images_path, labels_path = _locate(self.raw_dir, images_name), _locate(self.raw_dir, labels_name)
         if (images_path is None or labels_path is None) and download:
-            download_with_torchvision("MNIST", self.root, train)
+            download_mnist(self.root)
             images_path, labels_path = _locate(self.raw_dir, images_name), _locate(self.raw_dir, labels_name)
         if images_path is None or labels_path is None:
             missing = [self.raw_dir / f"{name}[.gz]" for name, found in
