@@ -17,6 +17,8 @@ from typing import Any
 from ..evidence import RunEvidence, reconcile_metrics
 from ..evidence.recorder import first_step_of
 from ..evidence.run_dir import CHECKPOINT_NAME, METRICS_NAME, PLOTS_DIR
+from ..serialization import save
+from ..training import fit
 from . import UsageFailure, missing_extra_message
 
 
@@ -91,4 +93,23 @@ def start_evidence(args: argparse.Namespace, out: Path, *, title: str, device: s
     return evidence
 
 
-__all__ = ["refuse_non_empty_out", "nothing_left_message", "describe_outputs", "start_evidence"]
+def train_with_evidence(args: argparse.Namespace, out: Path, *, title: str, device: str, model: Any, optimizer: Any,
+                        scheduler: Any, train_loader: Any, test_set: Any, test_loader: Any, start_epoch: int,
+                        resume_state: dict[str, Any] | None, config: dict[str, Any], model_file: str) -> None:
+    """The trainers' shared run: starts the evidence, fits with the shared flags, closes the evidence
+    whatever happens, writes OUT/``model_file`` with --save-model and names the outputs."""
+    evidence = start_evidence(args, out, title=title, device=device, model=model, optimizer=optimizer,
+                              train_loader=train_loader, test_set=test_set, test_loader=test_loader,
+                              start_epoch=start_epoch, resume_state=resume_state, config=config)
+    try:
+        fit(model, optimizer, train_loader, test_loader, epochs=args.epochs, start_epoch=start_epoch, out=out,
+            device=device, scheduler=scheduler, progress=not args.no_progress, log_interval=args.log_interval,
+            dry_run=args.dry_run, cuda_graph=args.cuda_graph, evidence=evidence, profile_steps=args.profile)
+    finally:
+        evidence.close()
+    if args.save_model:
+        save(model.state_dict(), out / model_file)
+    print(describe_outputs(out, evidence))
+
+
+__all__ = ["refuse_non_empty_out", "nothing_left_message", "describe_outputs", "start_evidence", "train_with_evidence"]

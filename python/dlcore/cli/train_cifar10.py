@@ -21,8 +21,8 @@ from dlcore.data import CIFAR10, DataLoader, data_root
 from dlcore.data.augment import AugmentedDataLoader
 from dlcore.models import CifarVGG
 from dlcore.cli import UsageFailure, load_resume_state, run_script
-from dlcore.cli.run_outputs import describe_outputs, nothing_left_message, refuse_non_empty_out, start_evidence
-from dlcore.training import (fit, load_checkpoint, make_scheduler, pick_device, set_threads,
+from dlcore.cli.run_outputs import nothing_left_message, refuse_non_empty_out, train_with_evidence
+from dlcore.training import (load_checkpoint, make_scheduler, pick_device, set_threads,
                              training_parser, write_config)
 
 
@@ -105,20 +105,10 @@ def main(argv: list[str] | None = None) -> int:
           f"device={device} threads={dl.get_num_threads()} optimizer={args.optimizer} lr={lr} "
           f"schedule={args.schedule} augment={args.augment} batch={args.batch_size} "
           f"train={train_loader.num_samples} test={test_loader.num_samples}")
-    evidence = start_evidence(args, out, title=f"dlcore CifarVGG on CIFAR-10 ({device})", device=device,
-                              model=model, optimizer=optimizer, train_loader=train_loader, test_set=test_set,
-                              test_loader=test_loader, start_epoch=start_epoch, resume_state=resume_state,
-                              config=config)
-    try:
-        fit(model, optimizer, train_loader, test_loader, epochs=args.epochs, start_epoch=start_epoch, out=out,
-            device=device, scheduler=scheduler, progress=not args.no_progress, log_interval=args.log_interval,
-            dry_run=args.dry_run, cuda_graph=args.cuda_graph, evidence=evidence,
-            profile_steps=args.profile)
-    finally:
-        evidence.close()
-    if args.save_model:
-        dl.save(model.state_dict(), out / "cifar10_vgg.safetensors")
-    print(describe_outputs(out, evidence))
+    train_with_evidence(args, out, title=f"dlcore CifarVGG on CIFAR-10 ({device})", device=device, model=model, optimizer=optimizer,
+                        scheduler=scheduler, train_loader=train_loader, test_set=test_set, test_loader=test_loader,
+                        start_epoch=start_epoch, resume_state=resume_state, config=config,
+                        model_file="cifar10_vgg.safetensors")
     return 0
 
 
