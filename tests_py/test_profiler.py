@@ -170,3 +170,20 @@ def test_cuda_columns_and_device_times():
     assert conv.device_time_total > 0
     header = prof.key_averages().table(sort_by="self_cuda_time_total", row_limit=5).splitlines()[1]
     assert "Self CUDA" in header and "CUDA total" in header
+
+
+def test_ops_outside_the_op_table_are_recorded_under_their_names():
+    x = dl.rand(4, 5)
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        dl.sort(x, dim=1)
+        dl.topk(x, 2)
+        dl.cumsum(x, 0)
+        dl.matmul(x, x.transpose(0, 1))
+        dl.einsum("ij,kj->ik", x, x)
+        dl.var(x, 1)
+        dl.logsumexp(x, 0)
+        dl.flip(x, (0,))
+        dl.nn.LayerNorm(5)(x)
+    names = {e.name for e in prof.events()}
+    for op in ("sort", "topk", "cumsum", "matmul", "einsum", "var", "logsumexp", "flip", "layer_norm"):
+        assert f"dlcore::{op}" in names, (op, sorted(names))

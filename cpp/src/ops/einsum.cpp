@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 
+#include "dlcore/profiler.h"
 #include "op_util.h"
 
 namespace dlcore::ops {
@@ -144,6 +145,7 @@ Tensor contract_pair(Tensor a, std::vector<int> la, Tensor b, std::vector<int> l
 }  // namespace
 
 Tensor einsum(const std::string& equation_in, const std::vector<Tensor>& operands) {
+  profiler::OpScope profile_scope("einsum", operands);
   std::string equation;
   for (char c : equation_in) if (c != ' ') equation.push_back(c);
   const size_t arrow = equation.find("->");

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "dlcore/profiler.h"
 #include "../kernels/cpu/layer_norm.h"
 #include "dlcore/nn.h"
 #include "op_util.h"
@@ -48,6 +49,7 @@ void check_affine(const Tensor& t, const Shape& normalized_shape, const Tensor& 
 
 Tensor layer_norm(const Tensor& x_in, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
                   float eps) {
+  profiler::OpScope profile_scope("layer_norm", x_in, weight, bias);
   check_float(x_in, "layer_norm", "input");
   if (x_in.is_cuda())
     throw std::runtime_error("layer_norm: the fused kernel has no CUDA version yet (input " + x_in.describe() + ")");

@@ -3,6 +3,7 @@
 // batch), float16/bfloat16 through float32 as linear/conv do; float64 and integer operands take an
 // exact broadcast-multiply-and-sum path, so gradient checks in float64 see true float64 products.
 // Shape errors are ShapeError (Python RuntimeError, as torch raises them, and ValueError, as dlcore).
+#include "dlcore/profiler.h"
 #include "op_util.h"
 
 namespace dlcore::ops {
@@ -81,6 +82,7 @@ std::string shapes(const Tensor& a, const Tensor& b) { return shape_str(a.shape(
 }  // namespace
 
 Tensor mm(const Tensor& a, const Tensor& b) {
+  profiler::OpScope profile_scope("mm", a, b);
   check_operands(a, b, "mm");
   if (a.dim() != 2 || b.dim() != 2)
     throw ShapeError("mm: expected two matrices, got shapes " + shapes(a, b));
@@ -91,6 +93,7 @@ Tensor mm(const Tensor& a, const Tensor& b) {
 }
 
 Tensor bmm(const Tensor& a, const Tensor& b) {
+  profiler::OpScope profile_scope("bmm", a, b);
   check_operands(a, b, "bmm");
   if (a.dim() != 3 || b.dim() != 3) throw ShapeError("bmm: expected two 3-D tensors, got shapes " + shapes(a, b));
   if (a.size(0) != b.size(0) || a.size(2) != b.size(1))
@@ -99,6 +102,7 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
 }
 
 Tensor dot(const Tensor& a, const Tensor& b) {
+  profiler::OpScope profile_scope("dot", a, b);
   check_operands(a, b, "dot");
   if (a.dim() != 1 || b.dim() != 1) throw ShapeError("dot: 1D tensors expected, but got shapes " + shapes(a, b));
   if (a.size(0) != b.size(0))
@@ -108,6 +112,7 @@ Tensor dot(const Tensor& a, const Tensor& b) {
 }
 
 Tensor outer(const Tensor& a, const Tensor& b) {
+  profiler::OpScope profile_scope("outer", a, b);
   check_defined(a, "outer", "input");
   check_defined(b, "outer", "vec2");
   if (a.dim() != 1 || b.dim() != 1) throw ShapeError("outer: 1D tensors expected, but got shapes " + shapes(a, b));
@@ -115,6 +120,7 @@ Tensor outer(const Tensor& a, const Tensor& b) {
 }
 
 Tensor general_matmul(const Tensor& a, const Tensor& b) {
+  profiler::OpScope profile_scope("matmul", a, b);
   check_operands(a, b, "matmul");
   if (a.dim() == 0 || b.dim() == 0)
     throw ShapeError("matmul: both arguments to matmul need to be at least 1D, but got shapes " + shapes(a, b));
@@ -153,6 +159,7 @@ Tensor general_matmul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor addmm(const Tensor& input, const Tensor& a, const Tensor& b, double beta, double alpha) {
+  profiler::OpScope profile_scope("addmm", input, a, b);
   check_defined(input, "addmm", "input");
   Tensor product = mm(a, b);
   if (alpha != 1.0) product = mul(product, Tensor::wrapped_number(Scalar(alpha)));

@@ -1,6 +1,7 @@
 // Ops that copy, rearrange or mask elements without arithmetic: clone, flip, roll, repeat, tril, triu. Each is
 // built from views, index_select, cat and where, so autograd flows through those ops and the same
 // code runs on every device.
+#include "dlcore/profiler.h"
 #include "op_util.h"
 
 namespace dlcore::ops {
@@ -42,6 +43,7 @@ Tensor clone(const Tensor& x) {
 }
 
 Tensor flip(const Tensor& x, const std::vector<int64_t>& dims) {
+  profiler::OpScope profile_scope("flip", x);
   check_defined(x, "flip", "input");
   std::vector<bool> seen(std::max<int64_t>(x.dim(), 1), false);
   Tensor out = x;
@@ -57,6 +59,7 @@ Tensor flip(const Tensor& x, const std::vector<int64_t>& dims) {
 }
 
 Tensor roll(const Tensor& x, const std::vector<int64_t>& shifts, const std::vector<int64_t>& dims) {
+  profiler::OpScope profile_scope("roll", x);
   check_defined(x, "roll", "input");
   if (dims.empty()) {
     if (shifts.size() != 1)
@@ -80,6 +83,7 @@ Tensor roll(const Tensor& x, const std::vector<int64_t>& shifts, const std::vect
 }
 
 Tensor repeat(const Tensor& x, const std::vector<int64_t>& repeats) {
+  profiler::OpScope profile_scope("repeat", x);
   check_defined(x, "repeat", "input");
   const int64_t n = static_cast<int64_t>(repeats.size());
   if (n < x.dim())
@@ -99,7 +103,13 @@ Tensor repeat(const Tensor& x, const std::vector<int64_t>& repeats) {
   return reshape(contiguous(expand(reshape(x, interleaved), expanded)), folded);
 }
 
-Tensor tril(const Tensor& x, int64_t diagonal) { return triangle(x, diagonal, true, "tril"); }
-Tensor triu(const Tensor& x, int64_t diagonal) { return triangle(x, diagonal, false, "triu"); }
+Tensor tril(const Tensor& x, int64_t diagonal) {
+  profiler::OpScope profile_scope("tril", x);
+  return triangle(x, diagonal, true, "tril");
+}
+Tensor triu(const Tensor& x, int64_t diagonal) {
+  profiler::OpScope profile_scope("triu", x);
+  return triangle(x, diagonal, false, "triu");
+}
 
 }  // namespace dlcore::ops

@@ -2,6 +2,7 @@
 // innermost and made contiguous for the row kernels of kernels/cpu/sort_scan.h (CPU only for now:
 // CUDA tensors are refused with a RuntimeError naming the op). Sorted values are a gather of the
 // input by the sorted indices, so their gradient is gather's.
+#include "dlcore/profiler.h"
 #include "../kernels/cpu/sort_scan.h"
 #include "op_util.h"
 
@@ -109,13 +110,18 @@ Tensor scan(cpu::ScanOp op, const Tensor& x_in, int64_t dim, std::optional<DType
 }  // namespace
 
 ValuesIndices sort(const Tensor& x, int64_t dim, bool descending) {
+  profiler::OpScope profile_scope("sort", x);
   const Tensor indices = sorted_indices(x, dim, descending, "sort");
   return {gather_along(x, dim, indices), indices};
 }
 
-Tensor argsort(const Tensor& x, int64_t dim, bool descending) { return sorted_indices(x, dim, descending, "argsort"); }
+Tensor argsort(const Tensor& x, int64_t dim, bool descending) {
+  profiler::OpScope profile_scope("argsort", x);
+  return sorted_indices(x, dim, descending, "argsort");
+}
 
 ValuesIndices topk(const Tensor& x, int64_t k, int64_t dim, bool largest) {
+  profiler::OpScope profile_scope("topk", x);
   check_cpu(x, "topk");
   const int64_t d = wrap_dim(dim, x.dim(), "topk");
   const int64_t n = x.dim() == 0 ? 1 : x.size(d);
@@ -134,6 +140,7 @@ ValuesIndices topk(const Tensor& x, int64_t k, int64_t dim, bool largest) {
 }
 
 UniqueResult unique(const Tensor& x) {
+  profiler::OpScope profile_scope("unique", x);
   check_cpu(x, "unique");
   NoGradGuard no_grad;  // torch's unique has no gradient
   const Tensor flat = reshape(x.detach(), {-1});
@@ -160,9 +167,11 @@ UniqueResult unique(const Tensor& x) {
 }
 
 Tensor cumsum(const Tensor& x, int64_t dim, std::optional<DType> dtype) {
+  profiler::OpScope profile_scope("cumsum", x);
   return scan(cpu::ScanOp::Sum, x, dim, dtype, "cumsum");
 }
 Tensor cumprod(const Tensor& x, int64_t dim, std::optional<DType> dtype) {
+  profiler::OpScope profile_scope("cumprod", x);
   return scan(cpu::ScanOp::Product, x, dim, dtype, "cumprod");
 }
 

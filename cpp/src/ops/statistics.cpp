@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "dlcore/profiler.h"
 #include "op_util.h"
 
 namespace dlcore::ops {
@@ -85,6 +86,7 @@ Tensor count_hits(const Tensor& hits, const std::vector<int64_t>& dims, bool kee
 }  // namespace
 
 Tensor var(const Tensor& x, const std::vector<int64_t>& dims, double correction, bool keepdim) {
+  profiler::OpScope profile_scope("var", x);
   check_floating_input(x, "var", "std and var only support floating point and complex dtypes");
   const Tensor centred = sub(x, mean(x, dims, true));
   const Tensor squares = sum(mul(centred, centred), dims, keepdim);
@@ -93,19 +95,23 @@ Tensor var(const Tensor& x, const std::vector<int64_t>& dims, double correction,
 }
 
 Tensor std_dev(const Tensor& x, const std::vector<int64_t>& dims, double correction, bool keepdim) {
+  profiler::OpScope profile_scope("std", x);
   check_floating_input(x, "std", "std and var only support floating point and complex dtypes");
   return sqrt(var(x, dims, correction, keepdim));
 }
 
 std::pair<Tensor, Tensor> var_mean(const Tensor& x, const std::vector<int64_t>& dims, double correction, bool keepdim) {
+  profiler::OpScope profile_scope("var_mean", x);
   return {var(x, dims, correction, keepdim), mean(x, dims, keepdim)};
 }
 
 std::pair<Tensor, Tensor> std_dev_mean(const Tensor& x, const std::vector<int64_t>& dims, double correction, bool keepdim) {
+  profiler::OpScope profile_scope("std_mean", x);
   return {std_dev(x, dims, correction, keepdim), mean(x, dims, keepdim)};
 }
 
 Tensor logsumexp(const Tensor& x_in, const std::vector<int64_t>& dims, bool keepdim) {
+  profiler::OpScope profile_scope("logsumexp", x_in);
   check_defined(x_in, "logsumexp", "input");
   const Tensor x = is_floating(x_in.dtype()) ? x_in : to_dtype(x_in, DType::Float32);  // torch's promotion
   if (x.numel() == 0) return log(sum(exp(x), dims, keepdim));  // -inf over empty slices
@@ -118,6 +124,7 @@ Tensor logsumexp(const Tensor& x_in, const std::vector<int64_t>& dims, bool keep
 }
 
 Tensor norm(const Tensor& x_in, double p, const std::vector<int64_t>& dims, bool keepdim, std::optional<DType> dtype) {
+  profiler::OpScope profile_scope("norm", x_in);
   check_floating_input(x_in, "norm", "expected a floating point tensor as input");
   const Tensor x = dtype ? to_dtype(x_in, *dtype) : x_in;
   if (std::isinf(p)) return p > 0 ? amax(abs(x), dims, keepdim) : amin(abs(x), dims, keepdim);
@@ -127,11 +134,13 @@ Tensor norm(const Tensor& x_in, double p, const std::vector<int64_t>& dims, bool
 }
 
 Tensor all(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  profiler::OpScope profile_scope("all", x);
   check_defined(x, "all", "input");
   return eq(count_hits(logical_not(x), dims, keepdim), number(0));
 }
 
 Tensor any(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  profiler::OpScope profile_scope("any", x);
   check_defined(x, "any", "input");
   return ne(count_hits(ne(x, number(0)), dims, keepdim), number(0));
 }
