@@ -3,6 +3,7 @@
 // the direct loops' analytic gradients (LeNet-sized shapes that take the threaded batch path).
 #include "dlcore/kernels.h"
 #include "kernel_test_util.h"
+#include "kernels/cpu/winograd.h"
 
 namespace dlcore {
 namespace {
@@ -111,11 +112,16 @@ TEST(KernelsCpuConv, PointwiseAndBatchOne) {
 
 // LeNet layer shapes with enough images to take the threaded per-image path; the gradients are
 // compared with the direct loops' analytic gradients (finite differences would be slow here).
-void check_conv_analytic(const Conv2dShape& s, uint32_t seed) {
+void check_conv_analytic(const Conv2dShape& s, uint32_t seed, double tol = 1e-5,
+                         double gw_floor = 1.0) {
   const auto x = random_vector(x_size(s), seed);
   const auto w = random_vector(w_size(s), seed + 1);
   const auto gy = random_vector(y_size(s), seed + 2);
-  check_forward(s, x, w);
+  std::vector<double> expected_y(y_size(s), 0.0);
+  for_each_tap(s, [&](int64_t xi, int64_t wi, int64_t yi) {
+    expected_y[yi] += static_cast<double>(x[xi]) * w[wi];
+  });
+  EXPECT_TRUE(all_close(run_forward(s, x, w), expected_y, tol));
   std::vector<double> expected_gx(x_size(s), 0.0), expected_gw(w_size(s), 0.0);
   for_each_tap(s, [&](int64_t xi, int64_t wi, int64_t yi) {
     expected_gx[xi] += static_cast<double>(gy[yi]) * w[wi];
@@ -124,10 +130,10 @@ void check_conv_analytic(const Conv2dShape& s, uint32_t seed) {
   std::vector<float> gx(x_size(s), 99.0f), gw(w_size(s), 99.0f);
   kernels::cpu::conv2d_backward_input(gy.data(), w.data(), gx.data(), s);
   kernels::cpu::conv2d_backward_weight(x.data(), gy.data(), gw.data(), s);
-  EXPECT_TRUE(all_close(gx, expected_gx, 1e-5));
+  EXPECT_TRUE(all_close(gx, expected_gx, tol));
   // The weight gradient sums N*P*Q products: float error ~ sqrt(N*P*Q) * 6e-8 relative to the
   // largest terms; 1e-4 with a floor of 1 covers it.
-  EXPECT_TRUE(all_close(gw, expected_gw, 1e-4));
+  EXPECT_TRUE(all_close(gw, expected_gw, std::max(tol, 1e-4), gw_floor));
 }
 
 TEST(KernelsCpuConv, LeNetShapesThreaded) {
@@ -141,6 +147,46 @@ TEST(KernelsCpuConv, CifarShapesGroupedAndStrided) {
   check_conv_analytic(make_conv(4, 8, 16, 16, 32, 3, 3, 1, 1, 1, 1, 1, 1, 2), 70);
   check_conv_analytic(make_conv(3, 16, 15, 15, 20, 3, 3, 2, 2, 1, 1), 71);
   check_conv_analytic(make_conv(1, 16, 20, 20, 40, 3, 3, 1, 1, 1, 1), 72);  // batch 1: gemm forks
+}
+
+// 3x3 stride-1 shapes with channels in whole vectors take the Winograd F(4x4, 3x3) kernels
+// (winograd.cpp): outputs that are not a multiple of the 4x4 tile, each padding 0..2 (the input
+// gradient is then a padding-2..0 forward), batch 1 and a batch spread over several chunks.
+// Winograd's transforms scale terms by up to ~100 before they cancel, so float rounding grows
+// to ~1e-4 of the output's magnitude (the direct lowering stays near 1e-6). A weight-gradient
+// entry sums N*P*Q random-sign products, so its scale, the floor it is compared at, is their
+// root-sum-square, sqrt(N*P*Q) (each product ~1).
+void check_winograd(const Conv2dShape& s, uint32_t seed) {
+  check_conv_analytic(s, seed, 5e-4, std::sqrt(static_cast<double>(s.N * s.P * s.Q)));
+}
+
+TEST(KernelsCpuConv, WinogradShapes) {
+  ASSERT_TRUE(kernels::cpu::winograd_applies(make_conv(2, 32, 9, 11, 48, 3, 3, 1, 1, 1, 1)));
+  check_winograd(make_conv(2, 32, 9, 11, 48, 3, 3, 1, 1, 1, 1), 80);
+  check_winograd(make_conv(3, 32, 10, 8, 32, 3, 3, 1, 1, 0, 0), 81);
+  check_winograd(make_conv(1, 64, 6, 7, 32, 3, 3, 1, 1, 2, 2), 82);
+  check_winograd(make_conv(2, 32, 4, 4, 64, 3, 3, 1, 1, 1, 1), 83);
+  // 4 x 144 tiles: more than one chunk (kChunkBytes / (36 * 64 * 4) = 455 tiles per chunk).
+  check_winograd(make_conv(4, 32, 48, 48, 32, 3, 3, 1, 1, 1, 1), 84);
+}
+
+// Small output planes lower several images into one GEMM (conv.cpp's ImageBatch): strided 3x3,
+// 1x1 with and without stride, a batch that does not divide into whole GEMMs, and planes wide
+// enough that one GEMM holds a single image.
+TEST(KernelsCpuConv, SeveralImagesPerGemm) {
+  check_conv_analytic(make_conv(5, 8, 8, 8, 12, 3, 3, 2, 2, 1, 1), 90);   // 16 columns per image
+  check_conv_analytic(make_conv(3, 6, 7, 7, 10, 1, 1), 91);               // 1x1 at 7x7 (49 columns)
+  check_conv_analytic(make_conv(37, 4, 6, 6, 5, 1, 1, 2, 2), 92);         // 9 columns: 57 images per GEMM
+  check_conv_analytic(make_conv(3, 2, 41, 40, 3, 3, 3, 2, 2, 1, 1), 93);  // 420 columns: one image
+}
+
+TEST(KernelsCpuConv, WinogradDeclinesOtherShapes) {
+  using kernels::cpu::winograd_applies;
+  EXPECT_FALSE(winograd_applies(make_conv(2, 32, 9, 9, 32, 3, 3, 2, 2, 1, 1)));  // stride 2
+  EXPECT_FALSE(winograd_applies(make_conv(2, 3, 9, 9, 32, 3, 3, 1, 1, 1, 1)));   // 3 channels
+  EXPECT_FALSE(winograd_applies(make_conv(2, 32, 9, 9, 32, 5, 5, 1, 1, 2, 2)));  // 5x5
+  EXPECT_FALSE(winograd_applies(make_conv(2, 32, 2, 2, 32, 3, 3, 1, 1, 1, 1)));  // 2x2: 75% waste
+  EXPECT_FALSE(winograd_applies(make_conv(2, 32, 9, 9, 32, 3, 3, 1, 1, 3, 3)));  // padding 3
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "cpu_parallel.h"
 #include "dlcore/kernels.h"
 #include "gemm_kernel.h"
+#include "winograd.h"
 
 namespace dlcore::kernels::cpu {
 namespace {
@@ -74,7 +75,7 @@ void forward_im2col(const float* x, const float* w, float* y, const Conv2dShape&
                              : thread_scratch(ScratchSlot::ConvColumns, g.patch * g.out_plane);
     for (int64_t group = 0; group < s.groups; ++group) {
       const float* in = x + (n * s.C + group * g.group_in) * g.in_plane;
-      if (!g.pointwise) im2col(in, col, s, g.group_in);
+      if (!g.pointwise) im2col(in, col, s, g.group_in, g.out_plane);
       gemm(false, false, g.group_out, g.out_plane, g.patch, 1.0f,
            w + group * g.group_out * g.patch, g.patch, g.pointwise ? in : col, g.out_plane, 0.0f,
            y + (n * s.K + group * g.group_out) * g.out_plane, g.out_plane);
@@ -95,18 +96,124 @@ void backward_input_im2col(const float* gy, const float* w, float* gx, const Con
            g.pointwise ? grad_in : col, g.out_plane);
       if (!g.pointwise) {
         std::fill(grad_in, grad_in + g.group_in * g.in_plane, 0.0f);
-        col2im_add(col, grad_in, s, g.group_in);
+        col2im_add(col, grad_in, s, g.group_in, g.out_plane);
       }
     }
+  });
+}
+
+// ---- several images per GEMM --------------------------------------------------------------
+// Deep layers have small output planes (ResNet's 4x4 to 8x8): one image's GEMM has fewer
+// columns than two micro-tiles and the kernel idles. Lowering a batch of images side by side,
+// col[patch][image * P*Q + pq], gives one GEMM at least kBatchedColumns wide, which gemm() then
+// threads itself.
+constexpr int64_t kBatchedColumns = 512;
+
+bool batches_images(const Conv2dShape& s, const ConvGeometry& g) {
+  return s.groups == 1 && s.N > 1 && g.out_plane < kBatchedColumns;
+}
+
+struct ImageBatch {
+  int64_t per_gemm;  // images per GEMM
+  int64_t stride;    // floats between rows of the lowered matrices: per_gemm * P*Q
+
+  ImageBatch(const Conv2dShape& s, const ConvGeometry& g)
+      : per_gemm(std::min(s.N, (kBatchedColumns + g.out_plane - 1) / g.out_plane)),
+        stride(per_gemm * g.out_plane) {}
+
+  // fn(first image, images) for each GEMM's share of the batch.
+  template <class Fn>
+  void for_each(const Conv2dShape& s, Fn&& fn) const {
+    for (int64_t first = 0; first < s.N; first += per_gemm) fn(first, std::min(per_gemm, s.N - first));
+  }
+};
+
+// Runs fn(i) for the `count` images of one GEMM on the team: copying them costs ~patch * P*Q.
+template <class Fn>
+void for_images(int64_t count, int64_t floats_per_image, Fn&& fn) {
+  detail::parallel_for(count, detail::grain_for(floats_per_image), [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) fn(i);
+  });
+}
+
+// between[k][i * P*Q + pq] <-> nchw[first + i][k][pq] for count images of `channels` planes.
+void gather_planes(const float* nchw, float* between, int64_t first, int64_t count,
+                   int64_t channels, int64_t plane, int64_t stride) {
+  for_images(count, channels * plane, [&](int64_t i) {
+    for (int64_t k = 0; k < channels; ++k)
+      std::copy_n(nchw + ((first + i) * channels + k) * plane, plane, between + k * stride + i * plane);
+  });
+}
+void scatter_planes(const float* between, float* nchw, int64_t first, int64_t count,
+                    int64_t channels, int64_t plane, int64_t stride) {
+  for_images(count, channels * plane, [&](int64_t i) {
+    for (int64_t k = 0; k < channels; ++k)
+      std::copy_n(between + k * stride + i * plane, plane, nchw + ((first + i) * channels + k) * plane);
+  });
+}
+
+void lower_images(const float* x, float* col, int64_t first, int64_t count, const Conv2dShape& s,
+                  const ConvGeometry& g, const ImageBatch& batch) {
+  for_images(count, g.patch * g.out_plane, [&](int64_t i) {
+    im2col(x + (first + i) * s.C * g.in_plane, col + i * g.out_plane, s, s.C, batch.stride);
+  });
+}
+
+void forward_batched(const float* x, const float* w, float* y, const Conv2dShape& s,
+                     const ConvGeometry& g) {
+  const ImageBatch batch(s, g);
+  float* col = thread_scratch(ScratchSlot::ConvColumns, g.patch * batch.stride);
+  float* out = thread_scratch(ScratchSlot::ConvGradWide, s.K * batch.stride);
+  batch.for_each(s, [&](int64_t first, int64_t count) {
+    lower_images(x, col, first, count, s, g, batch);
+    gemm(false, false, s.K, count * g.out_plane, g.patch, 1.0f, w, g.patch, col, batch.stride, 0.0f,
+         out, batch.stride);
+    scatter_planes(out, y, first, count, s.K, g.out_plane, batch.stride);
+  });
+}
+
+void backward_input_batched(const float* gy, const float* w, float* gx, const Conv2dShape& s,
+                            const ConvGeometry& g) {
+  const ImageBatch batch(s, g);
+  float* col = thread_scratch(ScratchSlot::ConvColumns, g.patch * batch.stride);
+  float* gy_rows = thread_scratch(ScratchSlot::ConvGradWide, s.K * batch.stride);
+  batch.for_each(s, [&](int64_t first, int64_t count) {
+    gather_planes(gy, gy_rows, first, count, s.K, g.out_plane, batch.stride);
+    gemm(true, false, g.patch, count * g.out_plane, s.K, 1.0f, w, g.patch, gy_rows, batch.stride,
+         0.0f, col, batch.stride);
+    for_images(count, g.patch * g.out_plane, [&](int64_t i) {
+      float* image = gx + (first + i) * s.C * g.in_plane;
+      std::fill(image, image + s.C * g.in_plane, 0.0f);
+      col2im_add(col + i * g.out_plane, image, s, s.C, batch.stride);
+    });
+  });
+}
+
+void backward_weight_batched(const float* x, const float* gy, float* gw, const Conv2dShape& s,
+                             const ConvGeometry& g) {
+  const ImageBatch batch(s, g);
+  float* col = thread_scratch(ScratchSlot::ConvColumns, g.patch * batch.stride);
+  float* gy_rows = thread_scratch(ScratchSlot::ConvGradWide, s.K * batch.stride);
+  batch.for_each(s, [&](int64_t first, int64_t count) {
+    lower_images(x, col, first, count, s, g, batch);
+    gather_planes(gy, gy_rows, first, count, s.K, g.out_plane, batch.stride);
+    gemm(false, true, s.K, g.patch, count * g.out_plane, 1.0f, gy_rows, batch.stride, col,
+         batch.stride, first == 0 ? 0.0f : 1.0f, gw, g.patch);
   });
 }
 
 }  // namespace
 
 void conv2d_forward(const float* x, const float* w, float* y, const Conv2dShape& s) {
+  if (winograd_applies(s)) {
+    winograd_conv2d_forward(x, w, y, s);
+    return;
+  }
   const ConvGeometry g(s);
   if (use_wide(s, g))
     forward_wide(x, w, y, s, g);
+  else if (batches_images(s, g))
+    forward_batched(x, w, y, s, g);
   else
     forward_im2col(x, w, y, s, g);
 }
@@ -117,6 +224,12 @@ void conv2d_backward_input(const float* gy, const float* w, float* gx, const Con
   const ConvGeometry g(s);
   Conv2dShape flipped;
   if (transposed_as_forward(s, flipped)) {
+    if (winograd_applies(flipped)) {
+      float* flipped_w = thread_scratch(ScratchSlot::ConvWeights, s.K * g.patch);
+      flip_weights(w, flipped_w, s);
+      winograd_conv2d_forward(gy, flipped_w, gx, flipped);
+      return;
+    }
     const ConvGeometry flipped_geometry(flipped);
     if (use_wide(flipped, flipped_geometry)) {
       float* flipped_w = thread_scratch(ScratchSlot::ConvWeights, s.K * g.patch);
@@ -125,16 +238,27 @@ void conv2d_backward_input(const float* gy, const float* w, float* gx, const Con
       return;
     }
   }
-  backward_input_im2col(gy, w, gx, s, g);
+  if (batches_images(s, g))
+    backward_input_batched(gy, w, gx, s, g);
+  else
+    backward_input_im2col(gy, w, gx, s, g);
 }
 
 // Each thread accumulates its images' weight gradient in its own buffer, then after a barrier
 // the threads sum the buffers slice by slice into gw. The wide lowering's transposed product
 // leaves the gradient as [groups][patch][K/groups]; the sum transposes it back.
 void conv2d_backward_weight(const float* x, const float* gy, float* gw, const Conv2dShape& s) {
+  if (winograd_applies(s)) {
+    winograd_conv2d_backward_weight(x, gy, gw, s);
+    return;
+  }
   const ConvGeometry g(s);
-  const int64_t weight_size = s.K * g.patch;
   const bool wide = use_wide(s, g);
+  if (!wide && batches_images(s, g)) {
+    backward_weight_batched(x, gy, gw, s, g);
+    return;
+  }
+  const int64_t weight_size = s.K * g.patch;
   const WideLowering plan(s, g);
   const int64_t* offsets = wide ? wide_offsets(plan, s) : nullptr;
   // The transposed product puts output channels in the vector lanes: worth it when they fill
@@ -166,7 +290,7 @@ void conv2d_backward_weight(const float* x, const float* gy, float* gw, const Co
                              : thread_scratch(ScratchSlot::ConvColumns, g.patch * g.out_plane);
     for (int64_t group = 0; group < s.groups; ++group) {
       const float* in = x + (n * s.C + group * g.group_in) * g.in_plane;
-      if (!g.pointwise) im2col(in, col, s, g.group_in);
+      if (!g.pointwise) im2col(in, col, s, g.group_in, g.out_plane);
       gemm(false, true, g.group_out, g.patch, g.out_plane, 1.0f,
            gy + (n * s.K + group * g.group_out) * g.out_plane, g.out_plane,
            g.pointwise ? in : col, g.out_plane, beta, target + group * g.group_out * g.patch,

@@ -46,13 +46,15 @@ inline Span valid_span(int64_t offset, int64_t stride, int64_t size, int64_t cou
 }
 
 // col[(c*R + r)*S + t][p*Q + q] = x[c][p*stride_h - pad_h + r*dilation_h][q*stride_w - ...],
-// zero where the window falls in the padding.
-inline void im2col(const float* x, float* col, const Conv2dShape& s, int64_t channels) {
+// zero where the window falls in the padding; col's rows are `row_stride` floats apart (P*Q for
+// one image, more when several images' columns sit side by side).
+inline void im2col(const float* x, float* col, const Conv2dShape& s, int64_t channels,
+                   int64_t row_stride) {
   for (int64_t c = 0; c < channels; ++c)
     for (int64_t r = 0; r < s.R; ++r) {
       const Span rows = valid_span(r * s.dilation_h - s.pad_h, s.stride_h, s.H, s.P);
       for (int64_t t = 0; t < s.S; ++t) {
-        float* out = col + ((c * s.R + r) * s.S + t) * s.P * s.Q;
+        float* out = col + ((c * s.R + r) * s.S + t) * row_stride;
         const int64_t w_offset = t * s.dilation_w - s.pad_w;
         const Span cols = valid_span(w_offset, s.stride_w, s.W, s.Q);
         std::fill(out, out + rows.begin * s.Q, 0.0f);
@@ -69,12 +71,13 @@ inline void im2col(const float* x, float* col, const Conv2dShape& s, int64_t cha
 }
 
 // The adjoint of im2col: x[c][h][w] += every column entry that was copied from it.
-inline void col2im_add(const float* col, float* x, const Conv2dShape& s, int64_t channels) {
+inline void col2im_add(const float* col, float* x, const Conv2dShape& s, int64_t channels,
+                       int64_t row_stride) {
   for (int64_t c = 0; c < channels; ++c)
     for (int64_t r = 0; r < s.R; ++r) {
       const Span rows = valid_span(r * s.dilation_h - s.pad_h, s.stride_h, s.H, s.P);
       for (int64_t t = 0; t < s.S; ++t) {
-        const float* in = col + ((c * s.R + r) * s.S + t) * s.P * s.Q;
+        const float* in = col + ((c * s.R + r) * s.S + t) * row_stride;
         const int64_t w_offset = t * s.dilation_w - s.pad_w;
         const Span cols = valid_span(w_offset, s.stride_w, s.W, s.Q);
         for (int64_t p = rows.begin; p < rows.end; ++p) {

@@ -92,6 +92,9 @@ enum class ScratchSlot : int {
   ConvGradWide,  // one image's output gradient spread to the padded width
   ConvPartial,   // a thread's share of the weight gradient
   ConvWeights,   // flipped weights for the input gradient
+  WinogradWeights,   // transformed weights U, or the weight gradient dU being summed
+  WinogradTiles,     // a chunk's transformed input tiles V
+  WinogradProducts,  // a chunk's GEMM products M, or transformed output-gradient tiles W
   Count
 };
 
