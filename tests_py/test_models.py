@@ -232,3 +232,17 @@ def test_bad_arguments_raise_clear_errors() -> None:
         models.resnet50(replace_stride_with_dilation=[True])
     with pytest.raises(TypeError):
         models.resnet18(10)  # the builders take keywords only, as torchvision's
+
+
+def test_replace_stride_with_dilation_keeps_the_resolution() -> None:
+    # torchvision's segmentation backbones: layer3/layer4 trade their stride for dilation, so a 64x64
+    # image leaves layer4 at 8x8 (output stride 8) instead of 2x2, with the same weights' shapes.
+    dilated, plain = models.resnet50(replace_stride_with_dilation=[False, True, True]).eval(), models.resnet50()
+    assert shapes(dl_state(dilated)) == shapes(dl_state(plain))
+    y = dl.tensor(np.random.default_rng(6).standard_normal((1, 3, 64, 64)).astype(np.float32))
+    with dl.no_grad():
+        y = dilated.maxpool(dilated.relu(dilated.bn1(dilated.conv1(y))))
+        for stage in (dilated.layer1, dilated.layer2, dilated.layer3, dilated.layer4):
+            y = stage(y)
+        assert tuple(y.shape) == (1, 2048, 8, 8)
+        assert tuple(dilated(dl.zeros(1, 3, 64, 64)).shape) == (1, 1000)
