@@ -38,10 +38,10 @@ def shapes(state: dict[str, np.ndarray]) -> list[tuple[str, tuple]]:
 
 
 @pytest.mark.parametrize("name,parameters", [("resnet18", 11_689_512), ("resnet34", 21_797_672),
-                                             ("resnet50", 25_557_032), ("resnet101", 44_549_160),
-                                             ("vgg11_bn", 132_868_840)])
+                                             ("resnet50", 25_557_032), ("resnet101", 44_549_160)])
 def test_keys_shapes_and_parameter_counts_are_torchvisions(name: str, parameters: int) -> None:
-    # The counts are torchvision's published ones for its 1000-class models.
+    # The counts are torchvision's published ones for its 1000-class models. (The VGGs' keys and shapes
+    # are checked by the strict state-dict loads below: building a 133 M-parameter VGG takes seconds.)
     model = models.get_model(name)
     assert sum(p.numel() for p in model.parameters()) == parameters
     assert shapes(dl_state(model)) == shapes(torch_state(build_vision_model(name)))  # same order too
