@@ -65,6 +65,19 @@ def cifar_data_dir(data_dir: pathlib.Path) -> pathlib.Path:
 
 
 @pytest.fixture
+def exact_convolutions():
+    """The CPU's 3x3 convolutions without Winograd (dl.backends.cpu.allow_winograd): whole-network
+    gradients then agree with PyTorch's elementwise. With it, an activation within ~1e-5 of zero may
+    take the other side of a ReLU and move a batch-norm sum by ~1/sqrt(elements)."""
+    import dlcore as dl  # noqa: PLC0415
+
+    before = dl.backends.cpu.allow_winograd
+    dl.backends.cpu.allow_winograd = False
+    yield
+    dl.backends.cpu.allow_winograd = before
+
+
+@pytest.fixture
 def one_torch_thread():
     """Tiny PyTorch problems run fastest (and least disturbed by a busy machine) on one thread."""
     torch = pytest.importorskip("torch")

@@ -141,7 +141,8 @@ def assert_one_sgd_step_matches(reference, model, device: str, x: np.ndarray, lo
 
 
 @pytest.mark.parametrize("name", ["resnet18", "vgg11_bn"])
-def test_one_sgd_step_in_train_mode_matches_torch(name: str, device: str, one_torch_thread: None) -> None:
+def test_one_sgd_step_in_train_mode_matches_torch(name: str, device: str, one_torch_thread: None,
+                                                  exact_convolutions: None) -> None:
     if on_the_emulator(device):  # its train-mode batch norm costs ~9 ms per channel: ~2 min a step here
         pytest.skip("a whole-net step takes minutes on the CUDA emulator; test_one_block_... covers it there")
     rng = np.random.default_rng(2)
@@ -156,7 +157,8 @@ def test_one_sgd_step_in_train_mode_matches_torch(name: str, device: str, one_to
 
 
 @pytest.mark.parametrize("block", ["BasicBlock", "Bottleneck"])
-def test_one_block_with_downsample_trains_like_torch(block: str, device: str, one_torch_thread: None) -> None:
+def test_one_block_with_downsample_trains_like_torch(block: str, device: str, one_torch_thread: None,
+                                                     exact_convolutions: None) -> None:
     # A strided block with its downsample branch: the residual paths of every ResNet, small enough for
     # the CUDA emulator (64 -> 128 channels, or 64 -> 16 -> 64 for the bottleneck).
     from baseline_torch import vision_models

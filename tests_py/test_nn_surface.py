@@ -399,6 +399,28 @@ def test_accelerator_backends_and_cuda_additions():
     assert np.array_equal(a, dl.rand(4).numpy())  # one generator for every device
 
 
+def test_cpu_winograd_switch_trades_rounding_for_speed():
+    # 64 -> 64 channels, 3x3, stride 1: a Winograd shape. Both settings agree with the float64
+    # convolution to their documented rounding: ~1e-5 of the output's scale with Winograd, ~3e-7 without.
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((2, 64, 12, 12)), rng.standard_normal((64, 64, 3, 3)) * 0.05
+    exact = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(w), padding=1).numpy()
+    before = dl.backends.cpu.allow_winograd
+    errors = {}
+    try:
+        for allowed in (True, False):
+            dl.backends.cpu.allow_winograd = allowed
+            out = F.conv2d(dl.tensor(x.astype(np.float32)), dl.tensor(w.astype(np.float32)), padding=1).numpy()
+            errors[allowed] = np.abs(out - exact).max() / np.abs(exact).max()
+        with pytest.raises(TypeError, match="allow_winograd must be a bool"):
+            dl.backends.cpu.allow_winograd = 1
+    finally:
+        dl.backends.cpu.allow_winograd = before
+    assert before is True  # the default
+    assert errors[False] < 2e-6 < errors[True] < 1e-4
+
+
 # ---- the mnist example's structure, written for dlcore ----
 
 class _MnistNet(nn.Module):

@@ -13,6 +13,9 @@ PYBIND11_MODULE(_C, m) {
     dlcore::kernels::cpu::set_num_threads(n);
   }, "Sets the number of threads the CPU kernels use, for the whole process.");
   m.def("get_num_threads", &dlcore::kernels::cpu::num_threads);
+  m.def("_set_cpu_winograd", &dlcore::kernels::cpu::set_winograd_enabled,
+        "Allows or forbids Winograd 3x3 convolutions on the CPU (dl.backends.cpu.allow_winograd).");
+  m.def("_cpu_winograd", &dlcore::kernels::cpu::winograd_enabled);
   auto functional = m.def_submodule("functional", "Differentiable ops (dlcore.nn.functional)");
   dlcore::bindings::bind_functional(functional);
   dlcore::bindings::bind_layer_norm(functional);

@@ -185,6 +185,11 @@ namespace kernels::cpu {
 // calling thread, so a count set from one Python thread would not reach kernels run from another.
 void set_num_threads(int n);
 int num_threads();
+// Whether 3x3 stride-1 convolutions may use Winograd F(4x4, 3x3) (on by default; see
+// kernels/cpu/winograd.cpp): ~4x fewer multiplications, float rounding ~30x the direct
+// lowering's (~1e-5 of the output's scale instead of ~3e-7). dl.backends.cpu.allow_winograd.
+void set_winograd_enabled(bool enabled);
+bool winograd_enabled();
 }  // namespace kernels::cpu
 
 namespace kernels::cuda {

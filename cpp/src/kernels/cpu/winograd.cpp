@@ -20,6 +20,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include "cpu_parallel.h"
@@ -245,6 +246,11 @@ void transform_weight_grad(const float* dU, const Conv2dShape& s, float* gw) {
     }
 }
 
+std::atomic<bool>& winograd_setting() {
+  static std::atomic<bool> enabled{true};
+  return enabled;
+}
+
 int team_size(const Conv2dShape& s) {
   // Work in multiply-adds after the 4x reduction; the threshold is gemm's.
   return detail::threads_for(s.N * s.P * s.Q * s.C * s.K * 9 / 4, detail::kParallelMacs);
@@ -252,7 +258,14 @@ int team_size(const Conv2dShape& s) {
 
 }  // namespace
 
+void set_winograd_enabled(bool enabled) {
+  winograd_setting().store(enabled, std::memory_order_relaxed);
+}
+
+bool winograd_enabled() { return winograd_setting().load(std::memory_order_relaxed); }
+
 bool winograd_applies(const Conv2dShape& s) {
+  if (!winograd_enabled()) return false;
   if (s.R != 3 || s.S != 3 || s.stride_h != 1 || s.stride_w != 1 || s.dilation_h != 1 ||
       s.dilation_w != 1 || s.groups != 1)
     return false;
