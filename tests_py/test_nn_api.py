@@ -50,6 +50,30 @@ def test_python_subclass_registers_parameters_like_torch():
     assert model(dl.randn(2, 1, 8, 8)).shape == (2, 5)
 
 
+def test_layers_held_only_by_their_parent_keep_their_python_type():
+    # A built-in layer is a Python subclass of the C++ one (dl.nn.Linear's forward takes any leading
+    # dims); held only by its parent it must stay that class, with its forward and attributes.
+    import gc
+
+    class Tagged(nn.Conv2d):
+        pass
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(4, 3)
+            self.conv = Tagged(1, 2, 3)
+            self.conv.note = "kept"
+            self.pool, self.norm = nn.MaxPool2d(2), nn.BatchNorm2d(2)
+
+    net = Net()
+    gc.collect()
+    assert type(net.fc) is nn.Linear and type(net.conv) is Tagged and net.conv.note == "kept"
+    assert type(net.pool) is nn.MaxPool2d and type(net.norm) is nn.BatchNorm2d
+    assert [type(m).__name__ for m in net.modules()] == ["Net", "Linear", "Tagged", "MaxPool2d", "BatchNorm2d"]
+    assert list(net.fc(dl.randn(2, 5, 4)).shape) == [2, 5, 3]  # the Python forward, not the 2-D C++ one
+
+
 def test_state_dict_key_order_matches_torch():
     assert list(SmallNet().state_dict()) == list(TorchSmallNet().state_dict())
     dl_seq = nn.Sequential(nn.BatchNorm2d(2), nn.Conv2d(2, 2, 1))

@@ -13,13 +13,18 @@ namespace {
 using namespace pybind11::literals;
 using nn::Module;
 
-// Lets Python subclasses override forward(); smart_holder keeps the Python half of such a module
-// alive while C++ (e.g. a Sequential) holds it.
-class PyModule : public Module, public py::trampoline_self_life_support {
+// Every bound module class is built as this alias when Python subclasses it (dl.nn.Linear and
+// dl.nn.Conv2d are such subclasses, as is any user's Module): forward() dispatches to the Python
+// override, and smart_holder keeps the Python half (its type, methods and attributes) alive for as
+// long as C++ (a parent Module, a Sequential) holds the layer. Without the alias, a layer stored
+// only in its parent decays to the bare C++ class once Python lets go of it.
+template <class Layer>
+class PyLayer : public Layer, public py::trampoline_self_life_support {
  public:
-  using Module::Module;
-  Tensor forward(const Tensor& x) override { PYBIND11_OVERRIDE(Tensor, Module, forward, x); }
+  using Layer::Layer;
+  Tensor forward(const Tensor& x) override { PYBIND11_OVERRIDE(Tensor, Layer, forward, x); }
 };
+using PyModule = PyLayer<Module>;
 
 std::pair<int64_t, int64_t> pair_arg(const py::object& v, const char* layer, const char* name) {
   if (v.is_none()) return {0, 0};
@@ -220,14 +225,14 @@ void bind_nn(py::module_& m) {
       }, "state_dict"_a, "strict"_a = true,
          "Copies values in place (dlcore tensors, numpy arrays or torch CPU tensors); returns (missing, unexpected).");
 
-  py::classh<nn::Linear, Module>(m, "Linear")
+  py::classh<nn::Linear, Module, PyLayer<nn::Linear>>(m, "Linear")
       .def(py::init<int64_t, int64_t, bool>(), "in_features"_a, "out_features"_a, "bias"_a = true)
       .def_readonly("in_features", &nn::Linear::in_features)
       .def_readonly("out_features", &nn::Linear::out_features);
-  py::classh<nn::Conv2d, Module>(m, "Conv2d")
+  py::classh<nn::Conv2d, Module, PyLayer<nn::Conv2d>>(m, "Conv2d")
       .def(py::init([](int64_t in, int64_t out, const py::object& k, const py::object& stride, const py::object& padding,
                        const py::object& dilation, int64_t groups, bool bias) {
-        return std::make_shared<nn::Conv2d>(in, out, pair_arg(k, "Conv2d", "kernel_size"), pair_arg(stride, "Conv2d", "stride"),
+        return std::make_shared<PyLayer<nn::Conv2d>>(in, out, pair_arg(k, "Conv2d", "kernel_size"), pair_arg(stride, "Conv2d", "stride"),
                                             pair_arg(padding, "Conv2d", "padding"), pair_arg(dilation, "Conv2d", "dilation"),
                                             groups, bias);
       }), "in_channels"_a, "out_channels"_a, "kernel_size"_a, "stride"_a = 1, "padding"_a = 0, "dilation"_a = 1,
@@ -238,30 +243,30 @@ void bind_nn(py::module_& m) {
       .def_readonly("stride", &nn::Conv2d::stride)
       .def_readonly("padding", &nn::Conv2d::padding)
       .def_readonly("groups", &nn::Conv2d::groups);
-  py::classh<nn::BatchNorm2d, Module>(m, "BatchNorm2d")
+  py::classh<nn::BatchNorm2d, Module, PyLayer<nn::BatchNorm2d>>(m, "BatchNorm2d")
       .def(py::init<int64_t, float, float, bool, bool>(), "num_features"_a, "eps"_a = 1e-5f, "momentum"_a = 0.1f,
            "affine"_a = true, "track_running_stats"_a = true)
       .def_readonly("num_features", &nn::BatchNorm2d::num_features)
       .def_readwrite("momentum", &nn::BatchNorm2d::momentum)
       .def_readwrite("eps", &nn::BatchNorm2d::eps);
   py::classh<nn::Pool2d, Module>(m, "_Pool2d");
-  py::classh<nn::MaxPool2d, nn::Pool2d>(m, "MaxPool2d")
+  py::classh<nn::MaxPool2d, nn::Pool2d, PyLayer<nn::MaxPool2d>>(m, "MaxPool2d")
       .def(py::init([](const py::object& k, const py::object& s, const py::object& p) {
-        return std::make_shared<nn::MaxPool2d>(pair_arg(k, "MaxPool2d", "kernel_size"), s.is_none() ? pair_arg(k, "MaxPool2d", "kernel_size") : pair_arg(s, "MaxPool2d", "stride"),
+        return std::make_shared<PyLayer<nn::MaxPool2d>>(pair_arg(k, "MaxPool2d", "kernel_size"), s.is_none() ? pair_arg(k, "MaxPool2d", "kernel_size") : pair_arg(s, "MaxPool2d", "stride"),
                                                pair_arg(p, "MaxPool2d", "padding"));
       }), "kernel_size"_a, "stride"_a = py::none(), "padding"_a = 0);
-  py::classh<nn::AvgPool2d, nn::Pool2d>(m, "AvgPool2d")
+  py::classh<nn::AvgPool2d, nn::Pool2d, PyLayer<nn::AvgPool2d>>(m, "AvgPool2d")
       .def(py::init([](const py::object& k, const py::object& s, const py::object& p) {
-        return std::make_shared<nn::AvgPool2d>(pair_arg(k, "AvgPool2d", "kernel_size"), s.is_none() ? pair_arg(k, "AvgPool2d", "kernel_size") : pair_arg(s, "AvgPool2d", "stride"),
+        return std::make_shared<PyLayer<nn::AvgPool2d>>(pair_arg(k, "AvgPool2d", "kernel_size"), s.is_none() ? pair_arg(k, "AvgPool2d", "kernel_size") : pair_arg(s, "AvgPool2d", "stride"),
                                                pair_arg(p, "AvgPool2d", "padding"));
       }), "kernel_size"_a, "stride"_a = py::none(), "padding"_a = 0);
-  py::classh<nn::Flatten, Module>(m, "Flatten").def(py::init<int64_t, int64_t>(), "start_dim"_a = 1, "end_dim"_a = -1);
-  py::classh<nn::Dropout, Module>(m, "Dropout")
-      .def(py::init([](float p, bool) { return std::make_shared<nn::Dropout>(p); }), "p"_a = 0.5f, "inplace"_a = false)
+  py::classh<nn::Flatten, Module, PyLayer<nn::Flatten>>(m, "Flatten").def(py::init<int64_t, int64_t>(), "start_dim"_a = 1, "end_dim"_a = -1);
+  py::classh<nn::Dropout, Module, PyLayer<nn::Dropout>>(m, "Dropout")
+      .def(py::init([](float p, bool) { return std::make_shared<PyLayer<nn::Dropout>>(p); }), "p"_a = 0.5f, "inplace"_a = false)
       .def_readwrite("p", &nn::Dropout::p);
-  py::classh<nn::Sequential, Module>(m, "Sequential")
+  py::classh<nn::Sequential, Module, PyLayer<nn::Sequential>>(m, "Sequential")
       .def(py::init([](py::args modules) {
-        auto seq = std::make_shared<nn::Sequential>();
+        auto seq = std::make_shared<PyLayer<nn::Sequential>>();
         for (auto item : modules) {
           if (!py::isinstance<Module>(item))
             throw py::type_error("Sequential: " + std::string(py::str(py::type::of(item).attr("__name__"))) + " is not a Module subclass");

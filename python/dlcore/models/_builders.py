@@ -1,15 +1,9 @@
 """What the ResNet and VGG builders share: the ``weights`` argument (torchvision downloads pretrained
 weights for it, dlcore ships none, so anything but None is refused with the way to load a checkpoint
-yourself) and the layer classes their initialisation loops test for."""
+yourself)."""
 from __future__ import annotations
 
 from typing import Any
-
-from .._C import nn as ENGINE_LAYERS  # noqa: N812
-
-# Why the engine's classes: a dl.nn.Conv2d or Linear (a Python subclass of the C++ layer) stored as a
-# plain attribute of a Module comes back from modules() as the C++ class once its Python object is
-# gone, so isinstance(module, dl.nn.Conv2d) would miss it (inside a Sequential it stays Python).
 
 
 def refuse_pretrained(name: str, weights: Any) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 from .. import nn
-from ._builders import ENGINE_LAYERS, refuse_pretrained
+from ._builders import refuse_pretrained
 
 NormLayer = Callable[[int], nn.Module]
 STEMS = ("imagenet", "cifar")
@@ -149,7 +149,7 @@ class ResNet(nn.Module):
     def _init_like_torchvision(self, zero_init_residual: bool) -> None:
         # He init for the convolutions; fc keeps Linear's default, as torchvision leaves it.
         for module in self.modules():
-            if isinstance(module, ENGINE_LAYERS.Conv2d):
+            if isinstance(module, nn.Conv2d):
                 nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
             elif isinstance(module, (nn.BatchNorm2d, nn.GroupNorm)):
                 nn.init.constant_(module.weight, 1)

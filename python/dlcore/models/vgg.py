@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from .. import nn
-from ._builders import ENGINE_LAYERS, refuse_pretrained
+from ._builders import refuse_pretrained
 
 HEADS = ("imagenet", "cifar")
 POOL = "M"  # a 2x2 max-pool in a configuration; numbers are 3x3 convolutions' output channels
@@ -53,14 +53,14 @@ class VGG(nn.Module):
 
     def _init_like_torchvision(self) -> None:
         for module in self.modules():
-            if isinstance(module, ENGINE_LAYERS.Conv2d):
+            if isinstance(module, nn.Conv2d):
                 nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
                 if module.bias is not None:
                     nn.init.constant_(module.bias, 0)
             elif isinstance(module, nn.BatchNorm2d):
                 nn.init.constant_(module.weight, 1)
                 nn.init.constant_(module.bias, 0)
-            elif isinstance(module, ENGINE_LAYERS.Linear):
+            elif isinstance(module, nn.Linear):
                 nn.init.normal_(module.weight, 0, 0.01)
                 nn.init.constant_(module.bias, 0)
 
