@@ -406,3 +406,24 @@ def test_inplace_ops_on_tensors_in_the_graph_are_recorded_like_torch():
     h.mul_(w_d)  # mul_ needs the value it overwrites: backward refuses (dlcore keeps no copy)
     with pytest.raises(RuntimeError, match="modified by an in-place operation"):
         h.sum().backward()
+
+
+def test_inplace_ops_that_save_only_their_result_write_self_directly():
+    # relu_ / sigmoid_ need only their output in backward: the kernel writes self and no temporary is
+    # copied in (dl.profiler would show a dlcore::copy_ inside them); gradients are torch's. Like
+    # torch's, the saved output is self: a second in-place op on it makes backward refuse.
+    x_d = dl.tensor([-1.0, 0.5, 2.0, -0.2], requires_grad=True)
+    x_t = torch.tensor([-1.0, 0.5, 2.0, -0.2], requires_grad=True)
+    for x, lib in ((x_d, dl), (x_t, torch)):
+        h = (x * 3).relu_() * 2
+        h.sigmoid_()
+        (h * h).sum().backward()
+        g = (x * 3).relu_()
+        g.sigmoid_()
+        with pytest.raises(RuntimeError, match="modified by an in-?place operation"):
+            g.sum().backward()
+    np.testing.assert_allclose(x_d.grad.numpy(), x_t.grad.numpy(), rtol=1e-6)
+    h = x_d * 3
+    with dl.profiler.profile() as prof:
+        h.relu_()
+    assert [e.key for e in prof.key_averages()] == ["dlcore::relu_"]

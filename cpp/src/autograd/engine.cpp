@@ -15,8 +15,9 @@ namespace dlcore {
 namespace {
 thread_local bool grad_mode_enabled = true;
 
-// Accumulates `grad` into `slot`: the first contribution is adopted (no copy), later ones are added
-// in place, so the slot must own its buffer before it is written to.
+// Accumulates `grad` into `slot`: the first contribution is adopted (no copy); the second is summed
+// with it into a new buffer the slot owns (one pass, where copying then adding would take two), and
+// later ones are added into that buffer in place.
 void accumulate(Tensor& slot, bool& owned, const Tensor& grad) {
   if (!slot.defined()) {
     slot = grad;
@@ -24,8 +25,9 @@ void accumulate(Tensor& slot, bool& owned, const Tensor& grad) {
     return;
   }
   if (!owned) {
-    slot = slot.clone();
+    slot = ops::add(slot, grad);
     owned = true;
+    return;
   }
   ops::add_(slot, grad);
 }

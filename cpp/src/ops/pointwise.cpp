@@ -328,6 +328,23 @@ Tensor compute_into(const Tensor& self, PointwiseOp op, std::initializer_list<Te
     if (self.requires_grad() && self.is_leaf())
       throw std::runtime_error(name + ": a leaf tensor that requires grad (" + self.describe() +
                                ") is being used in an in-place operation; do it under dl.no_grad()");
+    // When backward needs none of the values the write destroys (relu_ saves only its result),
+    // the kernel writes self directly and the node saves self after the write, as torch does:
+    // no temporary, no copy. The node's edges are taken before self's history is replaced.
+    const std::vector<Tensor> inputs = converted(o, given, p.compute);
+    bool overwrites_saved_input = false;
+    for (size_t k = 0; k < inputs.size(); ++k)
+      overwrites_saved_input = overwrites_saved_input ||
+                               (((o.saved_inputs >> k) & 1u) && inputs[k].storage() == self.storage());
+    if (!overwrites_saved_input && p.output == self.dtype() && self.numel() > 0) {
+      std::vector<Operand> operands{{self, p.output}};
+      for (size_t k = 0; k < inputs.size(); ++k)
+        operands.push_back({inputs[k], is_condition(o, k) ? DType::Bool : p.compute});
+      DLCORE_DISPATCH(p.device, pointwise_forward, op, p.compute, make_iter(p.shape, operands), args);
+      self.bump_version();
+      record_backward(op, o, args, p, inputs, self);
+      return self;
+    }
     const Tensor result = compute(op, input_list, args);
     {
       NoGradGuard no_grad;
