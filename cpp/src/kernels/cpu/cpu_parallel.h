@@ -93,6 +93,7 @@ enum class ScratchSlot : int {
   ConvPartial,   // a thread's share of the weight gradient
   ConvWeights,   // flipped weights for the input gradient
   WinogradWeights,   // transformed weights U, or the weight gradient dU being summed
+  WinogradPadded,    // the input with its zero padding made explicit
   WinogradTiles,     // a chunk's transformed input tiles V
   WinogradProducts,  // a chunk's GEMM products M, or transformed output-gradient tiles W
   Count
