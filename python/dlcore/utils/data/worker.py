@@ -4,12 +4,12 @@ A worker receives ``(task, epoch, indices)`` messages, fetches and collates that
 back the result; failures travel as the exception's type and formatted traceback, which the main
 process re-raises. Results cross a pipe as a protocol-5 pickle with the numpy buffers out of band
 (dlcore tensors travel as their arrays): the worker writes straight from the batch's memory, the
-main process reads into fresh buffers and copies once, into the tensor. dlcore tensors have no
-shared-memory storage to hand over, and bench/data_loader.py measured this pipe (grown to 1 MB)
-ahead of a multiprocessing.Queue at every size and of a new shared-memory segment per batch for
-LeNet- and CIFAR-size batches: 95 / 318 / 389 us for 200 KB, 653 / 2723 / 1777 us for 1.5 MB
-(pipe / Queue / segment; at 12 MB the pipe and a segment trade places between runs, as a segment's
-page faults and the pipe's kernel copies cost about the same).
+main process reads into fresh buffers and copies once, into the tensor. bench/data_loader.py
+measured this pipe (grown to 1 MB) ahead of a multiprocessing.Queue at every size and of a *new*
+shared-memory segment per batch for LeNet- and CIFAR-size batches (95 / 318 / 389 us for 200 KB).
+Reused segments are another matter: tensors of 512 KB and more go through a worker's pool of
+shared-memory slots (shared_batches.py), 1.6x to 3x faster than the pipe from 0.8 MB to an
+ImageNet batch's 38.5 MB (bench/batch_handover.py); only the slot's name crosses the pipe.
 
 Workers are forked on Linux. A forked child inherits the engine's state but not its OpenMP
 threads, so each worker pins the engine to one thread (as torch's workers do) before running user
