@@ -63,3 +63,38 @@ def test_missing_dataset_exits_2_with_a_message(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert "nowhere" in proc.stderr and "CIFAR-10" in proc.stderr
+
+
+@pytest.mark.parametrize("model,parameters", [("resnet18", 11_173_962), ("vgg16_bn", 14_728_266)])
+def test_model_flag_trains_and_names_the_model(cifar_data_dir: Path, tmp_path: Path, model: str, parameters: int) -> None:
+    # Two SGD steps of 16 images and a 32-image test: a few seconds even for the 15 M-parameter VGG-16.
+    out = tmp_path / "run"
+    proc = run(["--data", str(cifar_data_dir), "--model", model, "--limit", "32", "--batch-size", "16",
+                "--test-batch-size", "32", "--epochs", "1", "--out", str(out), "--save-model", "--no-tensorboard",
+                "--no-plots"])
+    assert proc.returncode == 0, proc.stderr
+    title = {"resnet18": "dlcore ResNet-18 (CIFAR stem) on CIFAR-10", "vgg16_bn": "dlcore VGG-16-BN (CIFAR head) on CIFAR-10"}
+    assert proc.stdout.startswith(title[model])
+    (record,) = metrics(out)
+    assert set(record) == METRIC_KEYS and 0.0 < record["train_loss"] < 10.0
+    assert (out / f"cifar10_{model}.safetensors").exists() and not (out / "cifar10_vgg.safetensors").exists()
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"] == model and config["parameters"] == parameters and config["width"] is None
+
+    # Resuming that checkpoint as another network is one line and exit 2, before any data is read.
+    other = "vgg16_bn" if model == "resnet18" else "vgg"
+    proc = run(["--data", str(tmp_path / "nowhere"), "--model", other, "--epochs", "2", "--out", str(out),
+                "--resume", str(out / "checkpoint.safetensors")])
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().count("\n") == 0
+    assert f"holds the weights of --model {model}, not of --model {other}" in proc.stderr
+
+
+@pytest.mark.parametrize("flags", [["--width", "8"], ["--no-batch-norm"], ["--dropout", "0.2", "--batch-norm"]])
+def test_vgg_flags_with_another_model_are_a_usage_error(tmp_path: Path, flags: list[str]) -> None:
+    proc = run(["--model", "resnet18", *flags, "--out", str(tmp_path / "o")])
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "only shape" in proc.stderr and "--model vgg, not --model resnet18" in proc.stderr
+    assert not (tmp_path / "o").exists()
+    proc = run(["--model", "vgg19", "--out", str(tmp_path / "o")])
+    assert proc.returncode == 2 and "invalid choice: 'vgg19'" in proc.stderr
