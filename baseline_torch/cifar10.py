@@ -1,6 +1,7 @@
 """A CIFAR-10 CNN (models.CifarVGG) with regularisation switches, and a mode that trains several
 configurations in one run so their train/test curves show over-fitting and what each regulariser
-does about it.
+does about it. --model resnet18 / vgg16_bn train vision_models' CIFAR variants instead, the networks
+dlcore's train_cifar10.py --model names, so the two frameworks compare run for run.
 """
 from __future__ import annotations
 
@@ -14,8 +15,12 @@ import torch
 from .cli import common_parser, prepare, run_main, split_list
 from .data import load_dataset
 from .models import CifarConfig, CifarVGG, count_parameters
+from .vision_models import build_vision_model
 from .results import format_table, hardware_info, markdown_table, plot_panels, write_json
 from .train_loop import SCHEDULES, TrainConfig, curves_panels, fit
+
+MODELS = ("vgg", "resnet18", "vgg16_bn")
+MODEL_TITLES = {"resnet18": "ResNet-18 (CIFAR stem)", "vgg16_bn": "VGG-16-BN (CIFAR head)"}
 
 # Named configurations for --compare-regularizers: each changes the command-line settings.
 REGULARIZER_CONFIGS: dict[str, dict[str, Any]] = {
@@ -36,9 +41,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = common_parser("Train a VGG-style CNN on CIFAR-10 with PyTorch, with regularisers.",
                            epochs=10, batch_size=128, lr=0.02, out="runs/baseline_torch/cifar10")
     parser.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
-    parser.add_argument("--width", type=int, default=32, help="channels of the first block")
-    parser.add_argument("--batch-norm", action="store_true")
-    parser.add_argument("--dropout", type=float, default=0.0, help="dropout before the last layer")
+    parser.add_argument("--model", choices=MODELS, default="vgg",
+                        help="vgg: CifarVGG (default); resnet18 (CIFAR stem) and vgg16_bn (CIFAR head) as dlcore's")
+    # None marks "not given": these shape only --model vgg, and giving one with another is an error.
+    parser.add_argument("--width", type=int, default=None, help="vgg: channels of the first block (default 32)")
+    parser.add_argument("--batch-norm", action="store_true", default=None, help="vgg: BatchNorm after each conv")
+    parser.add_argument("--dropout", type=float, default=None, help="vgg: dropout before the last layer (default 0)")
     parser.add_argument("--weight-decay", type=float, default=0.0)
     parser.add_argument("--augment", action="store_true", help="random crop (4px pad) + h-flip")
     parser.add_argument("--label-smoothing", type=float, default=0.0)
@@ -47,7 +55,28 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="train every configuration in --configs and plot them together")
     parser.add_argument("--configs", default=",".join(REGULARIZER_CONFIGS),
                         help=f"for --compare-regularizers, from {list(REGULARIZER_CONFIGS)}")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    given = [flag for flag, value in (("--width", args.width), ("--batch-norm", args.batch_norm),
+                                      ("--dropout", args.dropout), ("--compare-regularizers", args.compare_regularizers or None))
+             if value is not None]
+    if args.model != "vgg" and given:
+        verb = "applies" if len(given) == 1 else "apply"
+        parser.error(f"{', '.join(given)} only {verb} to --model vgg, not --model {args.model}")
+    args.width = 32 if args.width is None else args.width
+    args.batch_norm = bool(args.batch_norm)
+    args.dropout = 0.0 if args.dropout is None else args.dropout
+    return args
+
+
+def build_network(args: argparse.Namespace, settings: dict[str, Any]) -> torch.nn.Module:
+    """--model's network for 10 classes (CifarVGG shaped by the configuration's switches)."""
+    if args.model == "vgg":
+        return CifarVGG(CifarConfig(batch_norm=settings["batch_norm"], dropout=settings["dropout"], width=args.width))
+    return build_vision_model(args.model, 10, "cifar")
+
+
+def describe_network(args: argparse.Namespace) -> str:
+    return f"CifarVGG(width {args.width})" if args.model == "vgg" else MODEL_TITLES[args.model]
 
 
 def settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
@@ -65,8 +94,7 @@ def train_configuration(name: str, settings: dict[str, Any], args: argparse.Name
                       weight_decay=settings["weight_decay"], augment=settings["augment"],
                       label_smoothing=settings["label_smoothing"], schedule=settings["schedule"])
     torch.manual_seed(args.seed)
-    model = CifarVGG(CifarConfig(batch_norm=settings["batch_norm"], dropout=settings["dropout"],
-                                 width=args.width))
+    model = build_network(args, settings)
     metrics_path = out / f"metrics_{name}.jsonl"
     metrics_path.unlink(missing_ok=True)
     history = fit(model, train, test, cfg, device, metrics_path=metrics_path, label=f"[{name}] ")
@@ -102,11 +130,13 @@ def _run(argv: Sequence[str] | None) -> int:
                "generalisation_gap", "seconds_per_epoch"]
     write_json(out / "cifar10.json", {
         "tool": "cifar10", "framework": f"torch {torch.__version__}", "device": str(device),
-        "model": "CifarVGG (see baseline_torch/models.py)", "width": args.width,
+        "model": f"{describe_network(args)} (see baseline_torch/{'models' if args.model == 'vgg' else 'vision_models'}.py)",
+        "model_flag": args.model,
+        "width": args.width if args.model == "vgg" else None,
         "limit": args.limit, "train_samples": len(train), "test_samples": len(test),
         "data_source": train.source, "hardware": hardware_info(), "runs": runs})
     plot_panels(out / "cifar10.png", curves_panels({r["name"]: r["epochs"] for r in runs}),
-                title=f"CIFAR-10 CifarVGG(width {args.width}), {len(train)} train images, {device}")
+                title=f"CIFAR-10 {describe_network(args)}, {len(train)} train images, {device}")
     (out / "cifar10.md").write_text(markdown_table(summary, columns) + "\n")
     print(format_table(summary, columns))
     print(f"wrote {out / 'cifar10.json'}, {out / 'cifar10.png'}, {out / 'cifar10.md'}")

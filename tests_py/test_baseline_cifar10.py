@@ -64,3 +64,16 @@ def test_compare_regularizers_runs_end_to_end(tmp_path, data_dir):
     assert (out / "cifar10.png").stat().st_size > 0
     assert "none" in (out / "cifar10.md").read_text()
     assert (out / "metrics_all.jsonl").exists()
+
+
+def test_model_flag_trains_dlcores_other_networks(tmp_path, data_dir):
+    out = tmp_path / "resnet"
+    rc = cifar10.main(["--device", "cpu", "--epochs", "1", "--limit", "32", "--batch-size", "16", "--threads", "2",
+                       "--model", "resnet18", "--data", str(data_dir), "--out", str(out)])
+    assert rc == 0
+    result = json.loads((out / "cifar10.json").read_text())
+    assert result["model_flag"] == "resnet18" and result["model"].startswith("ResNet-18 (CIFAR stem)")
+    assert result["runs"][0]["parameters"] == 11_173_962  # dlcore's resnet18(stem="cifar", num_classes=10)
+    with pytest.raises(SystemExit) as exit_info:
+        cifar10.main(["--model", "vgg16_bn", "--batch-norm", "--out", str(tmp_path / "o")])
+    assert exit_info.value.code == 2
