@@ -168,7 +168,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--images", type=int, default=48, help="ImageNet-like files (default 48)")
     parser.add_argument("--cifar", type=int, default=2000, help="CIFAR-10 test files (default 2000)")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=21)
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     short_side = 256
