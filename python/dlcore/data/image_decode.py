@@ -30,9 +30,11 @@ def _pil_image_module() -> Any:
     return require_pil("default_loader")
 
 
-def _named(error: BaseException, path: str) -> BaseException:
+def _named(error: BaseException, path: str, unidentified: bool) -> BaseException:
     """``error`` again, of the same type where it allows, with a message that starts with the file."""
-    message = f"cannot decode image file {path!r}: {error}"
+    # Pillow names an unidentified in-memory file by the buffer's repr, which says nothing here.
+    detail = "Pillow cannot identify its format" if unidentified else str(error)
+    message = f"cannot decode image file {path!r}: {detail}"
     try:
         return type(error)(message)
     except Exception:  # an exception type whose constructor wants other arguments
@@ -47,7 +49,7 @@ def _pil_decode(data: Any, path: str) -> Any:
     except FileNotFoundError:
         raise
     except (OSError, SyntaxError, ValueError) as error:  # PIL's decoders raise all three
-        raise _named(error, path) from error
+        raise _named(error, path, isinstance(error, Image.UnidentifiedImageError)) from error
 
 
 def pil_loader(path: str) -> Any:

@@ -42,18 +42,29 @@ def shared_memory_usable() -> bool:
 class _Segment:
     """One mapped file: its path, size and the mapping itself."""
 
-    def __init__(self, path: str, size: int, create: bool) -> None:
-        flags = os.O_RDWR | (os.O_CREAT | os.O_EXCL if create else 0)
-        fd = os.open(path, flags, 0o600)
+    def __init__(self, path: str, fd: int) -> None:
         try:
-            if create:
-                # Reserves the pages now: a tmpfs short of space fails here (OSError: use the pipe)
-                # instead of killing the writer with SIGBUS when it touches an unbacked page.
-                os.posix_fallocate(fd, 0, size)
-            self.map = mmap.mmap(fd, size)
+            self.size = os.fstat(fd).st_size
+            self.map = mmap.mmap(fd, self.size)
         finally:
             os.close(fd)
-        self.path, self.size = path, size
+        self.path = path
+
+    @classmethod
+    def create(cls, path: str, size: int) -> "_Segment":
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            # Reserves the pages now: a tmpfs short of space fails here (OSError: use the pipe)
+            # instead of killing the writer with SIGBUS when it touches an unbacked page.
+            os.posix_fallocate(fd, 0, size)
+        except OSError:
+            os.close(fd)
+            raise
+        return cls(path, fd)
+
+    @classmethod
+    def open(cls, path: str) -> "_Segment":
+        return cls(path, os.open(path, os.O_RDWR))
 
     def close(self) -> None:
         self.map.close()
@@ -88,7 +99,7 @@ class WorkerSlots:
             _unlink_quietly(old.path)  # the main process may not have mapped it yet
         path = os.path.join(SHARED_MEMORY_DIR, f"{_SLOT_TAG}-{os.getpid()}-{next(_serial)}")
         try:
-            segment: _Segment | None = _Segment(path, nbytes, create=True)
+            segment: _Segment | None = _Segment.create(path, max(nbytes, 1))
         except OSError:
             _unlink_quietly(path)
             segment = None
@@ -116,8 +127,7 @@ class MainSlots:
         if segment is None or segment.path != path:
             if segment is not None:
                 segment.close()
-            size = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
-            segment = _Segment(path, max(size, 1), create=False)
+            segment = _Segment.open(path)
             _unlink_quietly(path)  # both sides hold it mapped: the name is no longer needed
             self.segments[slot] = segment
         count = int(np.prod(shape, dtype=np.int64))
