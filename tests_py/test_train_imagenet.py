@@ -1,7 +1,8 @@
 """train_imagenet.py on a small ImageNet-layout tree the test writes itself (10 classes of JPEGs of
 varied sizes and aspect ratios, some greyscale, some PNG): ResNet-18 at a 32-pixel crop trains an
 epoch with workers, records top-1/top-5, checkpoints, resumes with its per-epoch schedule, evaluates
-with --test-only; a corrupt image, --amp and a wrong tree end in one line and exit status 2."""
+with --test-only; a corrupt image, --amp and a wrong tree end in one line and exit status 2; the
+per-epoch schedules give torch's schedulers' rates."""
 from __future__ import annotations
 
 import json
@@ -119,3 +120,41 @@ def test_usage_errors_are_one_line(tree: Path, tmp_path: Path, capsys: pytest.Ca
     lines = failure(["--lr-scheduler", "cosine", "--lr-warmup-epochs", "5", "--epochs", "5"], capsys)
     assert "--lr-warmup-epochs (5) must be fewer than --epochs (5)" in lines[-1]
     assert "invalid choice: 'lenet'" in failure(["--model", "lenet"], capsys)[-1]
+
+
+@pytest.mark.parametrize("flags", [["--lr-scheduler", "step", "--lr-step-size", "2", "--lr-gamma", "0.5"],
+                                   ["--lr-scheduler", "cosine", "--lr-min", "0.001"],
+                                   ["--lr-scheduler", "cosine", "--lr-warmup-epochs", "2", "--lr-warmup-method",
+                                    "linear", "--lr-warmup-decay", "0.1"],
+                                   ["--lr-scheduler", "step", "--lr-step-size", "3", "--lr-warmup-epochs", "2"]])
+def test_schedule_is_torchvisions(flags: list[str]):
+    """The per-epoch rates against the same schedule built from torch's schedulers, as
+    torchvision's reference builds it."""
+    torch = pytest.importorskip("torch")
+    import dlcore as dl
+    from dlcore.cli.train_imagenet import make_scheduler, parse_args
+
+    args = parse_args([*flags, "--epochs", "7", "--lr", "0.2"])
+    parameter = dl.nn.Parameter(dl.zeros(1))
+    optimizer = dl.optim.SGD([parameter], lr=args.lr, momentum=0.9)
+    scheduler = make_scheduler(args, optimizer)
+    reference_optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=args.lr, momentum=0.9)
+    schedulers = torch.optim.lr_scheduler
+    if args.lr_scheduler == "step":
+        main = schedulers.StepLR(reference_optimizer, step_size=args.lr_step_size, gamma=args.lr_gamma)
+    else:
+        main = schedulers.CosineAnnealingLR(reference_optimizer, T_max=args.epochs - args.lr_warmup_epochs,
+                                            eta_min=args.lr_min)
+    reference = main
+    if args.lr_warmup_epochs:
+        warmup = (schedulers.LinearLR(reference_optimizer, start_factor=args.lr_warmup_decay,
+                                      total_iters=args.lr_warmup_epochs) if args.lr_warmup_method == "linear" else
+                  schedulers.ConstantLR(reference_optimizer, factor=args.lr_warmup_decay,
+                                        total_iters=args.lr_warmup_epochs))
+        reference = schedulers.SequentialLR(reference_optimizer, [warmup, main], milestones=[args.lr_warmup_epochs])
+    for _ in range(args.epochs):
+        assert optimizer.param_groups[0]["lr"] == pytest.approx(reference_optimizer.param_groups[0]["lr"], rel=1e-12)
+        optimizer.step()
+        reference_optimizer.step()
+        scheduler.step()
+        reference.step()
