@@ -14,7 +14,9 @@ faults on fresh receive buffers and a final copy into the tensor; a slot costs o
 side into memory that is already mapped (bench/batch_handover.py measures both). Small batches
 stay on the pipe, where a slot's bookkeeping costs more than it saves. Anything that does not fit
 (no /dev/shm, no free slot, /dev/shm full) also goes through the pipe, so the worker never waits
-and never faults on a tmpfs that cannot back the file.
+and never faults on a tmpfs that cannot back the file. A worker unlinks its slots when it exits; one
+killed (SIGKILL) before the main process mapped a slot leaves that file behind in /dev/shm, named
+dlcore-batch-slot-<worker pid>-<n>.
 """
 from __future__ import annotations
 
