@@ -52,7 +52,8 @@ def open_imagenet(data_path: Path, train_transform: Any, val_transform: Any) -> 
     if val.classes != train.classes:
         only = sorted(set(train.classes) ^ set(val.classes))[:3]
         raise UsageFailure(f"--data-path {data_path}: train/ has {len(train.classes)} classes and val/ "
-                           f"{len(val.classes)}, which differ (e.g. {', '.join(only)}); both need the same class folders")
+                           f"{len(val.classes)}, which differ (e.g. {', '.join(only)}); both need the same class "
+                           "folders")
     return train, val
 
 

@@ -35,7 +35,8 @@ def find_classes(directory: str | os.PathLike) -> tuple[list[str], dict[str, int
 
 def make_dataset(directory: str | os.PathLike, class_to_idx: dict[str, int] | None = None,
                  extensions: str | tuple[str, ...] | None = None,
-                 is_valid_file: Callable[[str], bool] | None = None, allow_empty: bool = False) -> list[tuple[str, int]]:
+                 is_valid_file: Callable[[str], bool] | None = None,
+                 allow_empty: bool = False) -> list[tuple[str, int]]:
     """(path, class index) of every valid file under each class folder, in sorted order.
 
     Exactly one of ``extensions`` and ``is_valid_file`` decides which files count (ValueError
