@@ -85,6 +85,11 @@ def test_trains_checkpoints_resumes_and_tests(tree: Path, tmp_path: Path):
     assert acc1 == pytest.approx(metrics(out)[1]["test_accuracy"]) and acc5 >= acc1
     assert acc5 == pytest.approx(metrics(out)[1]["test_top5_accuracy"])
 
+    other = run([*SMALL, "--model", "resnet34", "--data-path", str(tree), "--epochs", "3", "--output-dir", str(out),
+                 "--resume", str(out / "checkpoint.safetensors")])
+    assert other.returncode == 2 and "the weights of another network than --model resnet34" in other.stderr
+    assert len(other.stderr.strip().splitlines()) == 1, other.stderr
+
 
 def test_a_corrupt_image_is_one_line_naming_it(tree: Path, tmp_path: Path):
     broken_tree = tmp_path / "broken"

@@ -113,8 +113,15 @@ def make_scheduler(args: argparse.Namespace, optimizer: Any) -> Any:
     return lr_scheduler.SequentialLR(optimizer, [warmup, main], milestones=[args.lr_warmup_epochs])
 
 
-def restore(resume: str, state: dict[str, Any], model: Any, optimizer: Any, scheduler: Any) -> int:
+def restore(args: argparse.Namespace, state: dict[str, Any], model: Any, optimizer: Any, scheduler: Any) -> int:
     """Loads a checkpoint's model, optimizer and scheduler (as torchvision's reference does); the finished epoch."""
+    saved = {key: tuple(value.shape) for key, value in state["model"].items()}
+    expected = {key: tuple(value.shape) for key, value in model.state_dict().items()}
+    if saved != expected:
+        differing = len(set(saved.items()) ^ set(expected.items()))
+        raise UsageFailure(f"cannot resume from {args.resume}: it holds the weights of another network than --model "
+                           f"{args.model} with {len(expected)} tensors here ({differing} keys or shapes differ); "
+                           "pass the --model it was trained with")
     try:
         model.load_state_dict(state["model"])
         if optimizer is not None:
@@ -124,7 +131,8 @@ def restore(resume: str, state: dict[str, Any], model: Any, optimizer: Any, sche
                 raise KeyError("no scheduler state")
             scheduler.load_state_dict(state["scheduler"])
     except (KeyError, ValueError, RuntimeError) as error:
-        raise UsageFailure(f"cannot resume from {resume}: it does not fit this run ({error})") from None
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise UsageFailure(f"cannot resume from {args.resume}: it does not fit this run ({first_line})") from None
     return int(state["epoch"])
 
 
@@ -138,7 +146,7 @@ def evaluate_only(args: argparse.Namespace, device: str, data_path: Path, resume
     val = open_split(data_path, "val", eval_preset(args.val_resize_size, args.val_crop_size))
     model = get_model(args.model, num_classes=len(val.classes))
     if resume_state is not None:
-        restore(args.resume, resume_state, model, None, None)
+        restore(args, resume_state, model, None, None)
     else:
         print("note: --test-only without --resume evaluates an untrained model", file=sys.stderr)
     loader = EpochLoader(val, args.batch_size, shuffle=False, workers=args.workers, seed=args.seed, device=device)
@@ -180,7 +188,7 @@ def train(args: argparse.Namespace, device: str, data_path: Path, resume_state: 
     scheduler = make_scheduler(args, optimizer)
     start_epoch = 1
     if resume_state is not None:
-        start_epoch = restore(args.resume, resume_state, model, optimizer, scheduler) + 1
+        start_epoch = restore(args, resume_state, model, optimizer, scheduler) + 1
         print(f"resumed from {args.resume} after epoch {start_epoch - 1}")
     model = model.to(device)
     train_loader = EpochLoader(train_set, args.batch_size, shuffle=True, workers=args.workers, seed=args.seed,
