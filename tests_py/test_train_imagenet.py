@@ -87,7 +87,7 @@ def test_trains_checkpoints_resumes_and_tests(tree: Path, tmp_path: Path):
 
     other = run([*SMALL, "--model", "resnet34", "--data-path", str(tree), "--epochs", "3", "--output-dir", str(out),
                  "--resume", str(out / "checkpoint.safetensors")])
-    assert other.returncode == 2 and "the weights of another network than --model resnet34" in other.stderr
+    assert other.returncode == 2 and "another network's weights, not --model resnet34's" in other.stderr
     assert len(other.stderr.strip().splitlines()) == 1, other.stderr
 
 

@@ -119,9 +119,9 @@ def restore(args: argparse.Namespace, state: dict[str, Any], model: Any, optimiz
     expected = {key: tuple(value.shape) for key, value in model.state_dict().items()}
     if saved != expected:
         differing = len(set(saved.items()) ^ set(expected.items()))
-        raise UsageFailure(f"cannot resume from {args.resume}: it holds the weights of another network than --model "
-                           f"{args.model} with {len(expected)} tensors here ({differing} keys or shapes differ); "
-                           "pass the --model it was trained with")
+        raise UsageFailure(f"cannot resume from {args.resume}: it holds another network's weights, not --model "
+                           f"{args.model}'s ({differing} tensor names or shapes differ); pass the --model it was "
+                           "trained with")
     try:
         model.load_state_dict(state["model"])
         if optimizer is not None:
