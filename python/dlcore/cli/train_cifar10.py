@@ -159,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
           f"schedule={args.schedule} augment={args.augment} batch={args.batch_size} "
           f"train={train_loader.num_samples} test={test_loader.num_samples}")
     train_with_evidence(args, out, title=f"dlcore {MODEL_TITLES[args.model]} on CIFAR-10 ({device})", device=device,
-                        model=model, optimizer=optimizer, scheduler=scheduler, train_loader=train_loader, test_set=test_set, test_loader=test_loader,
+                        model=model, optimizer=optimizer, scheduler=scheduler, train_loader=train_loader,
+                        test_set=test_set, test_loader=test_loader,
                         start_epoch=start_epoch, resume_state=resume_state, config=config,
                         model_file=f"cifar10_{args.model}.safetensors")
     return 0
