@@ -1,4 +1,4 @@
-"""Which dlcore the checkout's scripts (train_mnist.py, train_cifar10.py) import.
+"""Which dlcore the checkout's scripts (train_mnist.py, train_cifar10.py, train_imagenet.py) import.
 
 Python puts a script's own directory, python/, first on sys.path, and python/dlcore there shadows
 any installed dlcore; after a plain `pip install .` that copy has no compiled `_C` and the import

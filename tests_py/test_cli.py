@@ -137,7 +137,7 @@ def test_run_script_passes_other_import_errors_on(capsys: pytest.CaptureFixture)
 @pytest.mark.skipif(tomllib is None, reason="needs tomllib (Python 3.11+) to read pyproject.toml")
 def test_console_scripts_point_at_callables() -> None:
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
-    assert set(scripts) == {"dlcore-train-mnist", "dlcore-train-cifar10"}
+    assert set(scripts) == {"dlcore-train-mnist", "dlcore-train-cifar10", "dlcore-train-imagenet"}
     for target in scripts.values():
         module, _, attr = target.partition(":")
         assert callable(getattr(importlib.import_module(module), attr)), target

@@ -24,8 +24,8 @@ except ImportError:  # Python < 3.11
 
 REPO = Path(__file__).resolve().parents[1]
 # The fallback when pyproject.toml cannot be parsed (Python < 3.11 has no tomllib): keep in step.
-TEST_EXTRA = ["pytest>=7", "torch==2.13.0", "matplotlib", "pillow", "tensorboard", "safetensors", "pybind11>=3",
-              "scikit-build-core>=0.10", "cmake>=3.24", "ninja", "numpy>=1.22", "tqdm>=4.60"]
+TEST_EXTRA = ["pytest>=7", "torch==2.13.0", "matplotlib", "pillow", "simplejpeg", "tensorboard", "safetensors",
+              "pybind11>=3", "scikit-build-core>=0.10", "cmake>=3.24", "ninja", "numpy>=1.22", "tqdm>=4.60"]
 
 
 def test_requirements() -> list[str]:

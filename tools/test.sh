@@ -57,7 +57,8 @@ sys.exit(0 if dlcore.cuda.is_available() else f"error: the emulated build {dlcor
   DLCORE_EXPECT_C="$PWD/build-emu/python/dlcore" PYTHONPATH="$isolate:$PWD/build-emu/python" \
     python3 -m pytest -q -p no:cacheprovider tests_py \
       --ignore-glob='tests_py/test_baseline_*.py' --ignore=tests_py/test_train_mnist.py \
-      --ignore=tests_py/test_train_cifar10.py --ignore=tests_py/test_run_evidence.py \
+      --ignore=tests_py/test_train_cifar10.py --ignore=tests_py/test_train_imagenet.py \
+      --ignore=tests_py/test_run_evidence.py \
       --ignore=tests_py/test_sweep.py --ignore=tests_py/test_report.py --ignore=tests_py/test_cli.py \
       --ignore=tests_py/test_isolation.py
 fi

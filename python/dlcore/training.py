@@ -6,6 +6,7 @@ run leaves beside its metrics (TensorBoard, plots, utilisation) is dlcore.eviden
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import resource
@@ -128,29 +129,41 @@ def peak_memory_bytes(device: str) -> int:
 
 @dataclass
 class Evaluation:
-    """What ``evaluate`` measured: mean loss, accuracy (%) and each sample's predicted class, in order."""
+    """What ``evaluate`` measured: mean loss, accuracy (%) and each sample's predicted class, in order;
+    with ``top_k``, the share (%) of samples whose label is among the ``top_k`` highest logits."""
 
     loss: float
     accuracy: float
     predictions: np.ndarray
+    top_k: int | None = None
+    top_k_accuracy: float | None = None
 
 
-def evaluate(model: Any, loader: Any) -> Evaluation:
-    """Loss, accuracy and predictions over ``loader`` in eval mode; sums stay on the device until the end."""
+def _add(total: Any, value: Any) -> Any:
+    return value if total is None else total + value
+
+
+def evaluate(model: Any, loader: Any, *, label_smoothing: float = 0.0, top_k: int | None = None) -> Evaluation:
+    """Loss (cross-entropy with ``label_smoothing``, as torch's criterion computes it), accuracy,
+    predictions and (with ``top_k``, e.g. 5) the top-k accuracy over ``loader`` in eval mode; sums
+    stay on the device until the end."""
     model.eval()
-    loss_sum, correct = None, None
+    loss_sum = correct = correct_k = None
     predicted = []
     with no_grad():
         for x, y in loader:
             logits = model(x)
-            batch_loss = F.cross_entropy(logits, y, reduction="sum")
+            loss_sum = _add(loss_sum, F.cross_entropy(logits, y, reduction="sum", label_smoothing=label_smoothing))
             batch_predicted = logits.argmax(1)
-            batch_correct = batch_predicted.eq(y).sum()
             predicted.append(batch_predicted)
-            loss_sum = batch_loss if loss_sum is None else loss_sum + batch_loss
-            correct = batch_correct if correct is None else correct + batch_correct
+            correct = _add(correct, batch_predicted.eq(y).sum())
+            if top_k is not None:  # fewer classes than k: every label is among them (torch's topk would refuse)
+                ranked = logits.topk(min(top_k, logits.shape[1]), 1).indices
+                correct_k = _add(correct_k, ranked.eq(y.unsqueeze(1)).sum())
     n = loader.num_samples
-    return Evaluation(loss_sum.item() / n, 100.0 * correct.item() / n, np.asarray(cat(predicted)))
+    top_k_accuracy = 100.0 * correct_k.item() / n if correct_k is not None else None
+    return Evaluation(loss_sum.item() / n, 100.0 * correct.item() / n, np.asarray(cat(predicted)), top_k,
+                      top_k_accuracy)
 
 
 @dataclass
@@ -177,11 +190,11 @@ def _progress_bar(total: int, desc: str) -> Any:
     return tqdm(total=total, desc=desc, unit="batch", leave=False, dynamic_ncols=True)
 
 
-def train_step(model: Any, optimizer: Any, x: Any, y: Any) -> tuple[Any, Any]:
+def train_step(model: Any, optimizer: Any, x: Any, y: Any, label_smoothing: float = 0.0) -> tuple[Any, Any]:
     """One eager training step with the cross-entropy loss; returns the loss and logits tensors."""
     optimizer.zero_grad()
     logits = model(x)
-    loss = F.cross_entropy(logits, y)
+    loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)
     loss.backward()
     optimizer.step()
     return loss, logits
@@ -232,11 +245,12 @@ def train_epoch(model: Any, loader: Any, optimizer: Any, scheduler: Any = None, 
                 log_interval: int = 10, dry_run: bool = False, desc: str = "train",
                 graphed: GraphedTrainStep | None = None,
                 on_log_step: Callable[[int, Any], None] | None = None,
-                on_step: Callable[[], None] | None = None) -> EpochResult:
+                on_step: Callable[[], None] | None = None, label_smoothing: float = 0.0) -> EpochResult:
     """One pass over ``loader`` in train mode; ``scheduler`` (if any) steps after every batch; with
     ``graphed`` (cuda) each step replays its captured forward and backward. ``on_log_step(step,
     loss)`` is called every ``log_interval`` steps (step 0 first) with that step's loss tensor;
-    ``on_step()`` after every step (the --profile steps' profiler).
+    ``on_step()`` after every step (the --profile steps' profiler). ``label_smoothing`` goes to the
+    eager step's cross-entropy (a captured step has none).
 
     The loss and the count of right predictions are summed on the device and read once at the end,
     so the step loop never waits for the device (except for the progress bar's loss every
@@ -247,7 +261,7 @@ def train_epoch(model: Any, loader: Any, optimizer: Any, scheduler: Any = None, 
     loss_sum = correct = None
     steps = images = 0
     start = time.perf_counter()
-    run_step = train_step if graphed is None else graphed
+    run_step = graphed if graphed is not None else functools.partial(train_step, label_smoothing=label_smoothing)
     for step, (x, y) in enumerate(loader):
         loss, logits = run_step(model, optimizer, x, y)
         if scheduler is not None:
@@ -279,13 +293,17 @@ def train_epoch(model: Any, loader: Any, optimizer: Any, scheduler: Any = None, 
 
 
 def epoch_record(epoch: int, result: EpochResult, test_loss: float, test_accuracy: float,
-                 device: str, lr: float | None = None) -> dict[str, Any]:
+                 device: str, lr: float | None = None, evaluation: Evaluation | None = None) -> dict[str, Any]:
     """One metrics.jsonl line; the keys are shared with baseline_torch's records. ``lr``: the
-    learning rate at the epoch's end."""
-    return {"epoch": epoch, "train_loss": result.train_loss, "train_accuracy": result.train_accuracy,
-            "test_loss": test_loss, "test_accuracy": test_accuracy, "lr": lr,
-            "seconds": result.seconds, "images_per_second": result.images_per_second,
-            "peak_memory_bytes": peak_memory_bytes(device), "device": device, "framework": "dlcore"}
+    learning rate at the epoch's end. An ``evaluation`` with a top-k accuracy adds
+    ``test_top{k}_accuracy`` (the ImageNet trainer's top-5)."""
+    record = {"epoch": epoch, "train_loss": result.train_loss, "train_accuracy": result.train_accuracy,
+              "test_loss": test_loss, "test_accuracy": test_accuracy, "lr": lr,
+              "seconds": result.seconds, "images_per_second": result.images_per_second,
+              "peak_memory_bytes": peak_memory_bytes(device), "device": device, "framework": "dlcore"}
+    if evaluation is not None and evaluation.top_k_accuracy is not None:
+        record[f"test_top{evaluation.top_k}_accuracy"] = evaluation.top_k_accuracy
+    return record
 
 
 def append_metrics(path: str | os.PathLike, record: dict[str, Any]) -> None:
@@ -336,13 +354,23 @@ def load_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any, schedul
 def fit(model: Any, optimizer: Any, train_loader: Any, test_loader: Any, *, epochs: int, out: Path, device: str,
         start_epoch: int = 1, scheduler: Any = None, progress: bool = True, log_interval: int = 10,
         dry_run: bool = False, cuda_graph: bool = False, evidence: Any = None, profile_steps: int | None = None,
-        log: Callable[[str], None] = print) -> list[dict[str, Any]]:
+        log: Callable[[str], None] = print, epoch_scheduler: Any = None, label_smoothing: float = 0.0,
+        top_k: int | None = None) -> list[dict[str, Any]]:
     """Epochs ``start_epoch..epochs``: train, evaluate, rewrite OUT/checkpoint.safetensors, then
     append to OUT/metrics.jsonl (in that order: see dlcore.evidence.run_dir) and print one summary
     line each. Returns the records. ``cuda_graph`` (cuda only) captures the training step once and
     replays it (see GraphedTrainStep). ``evidence`` (a started dlcore.evidence.RunEvidence, or None)
     is told of every logged step and finished epoch. ``profile_steps`` (--profile N) records the first
-    epoch's steps 2..N+1 with dl.profiler into OUT/profile_top10.txt and OUT/trace.json."""
+    epoch's steps 2..N+1 with dl.profiler into OUT/profile_top10.txt and OUT/trace.json.
+
+    ``epoch_scheduler`` steps once after each epoch's training (torchvision's reference schedules:
+    step, cosine, warm-up) and is checkpointed in the scheduler's place (give one or the other);
+    ``label_smoothing`` is the training and evaluation criterion's; ``top_k`` (e.g. 5) adds that
+    accuracy to every record and summary line."""
+    if scheduler is not None and epoch_scheduler is not None:
+        raise ValueError("fit: give a per-batch scheduler or an epoch_scheduler, not both")
+    if cuda_graph and label_smoothing:
+        raise ValueError("fit: cuda_graph captures the plain cross-entropy; label_smoothing needs the eager step")
     if cuda_graph and device != "cuda":
         raise ValueError(f"fit: cuda_graph needs device 'cuda', got {device!r}")
     graphed = GraphedTrainStep() if cuda_graph else None
@@ -356,19 +384,24 @@ def fit(model: Any, optimizer: Any, train_loader: Any, test_loader: Any, *, epoc
             result = train_epoch(model, train_loader, optimizer, scheduler, progress=progress,
                                  log_interval=log_interval, dry_run=dry_run, desc=f"epoch {epoch}", graphed=graphed,
                                  on_log_step=evidence.log_step if evidence is not None else None,
-                                 on_step=profiler.step if profiler is not None else None)
+                                 on_step=profiler.step if profiler is not None else None,
+                                 label_smoothing=label_smoothing)
+            if epoch_scheduler is not None:
+                epoch_scheduler.step()
             if profiler is not None:  # one epoch's steps at most: later epochs run unprofiled
                 profiler.finish()
                 profiler = None
-            evaluation = evaluate(model, test_loader)
+            evaluation = evaluate(model, test_loader, label_smoothing=label_smoothing, top_k=top_k)
             record = epoch_record(epoch, result, evaluation.loss, evaluation.accuracy, device,
-                                  optimizer.param_groups[0]["lr"])
-            save_checkpoint(out / CHECKPOINT_NAME, model, optimizer, epoch, scheduler, record)
+                                  optimizer.param_groups[0]["lr"], evaluation)
+            save_checkpoint(out / CHECKPOINT_NAME, model, optimizer, epoch,
+                            scheduler if scheduler is not None else epoch_scheduler, record)
             append_metrics(out / METRICS_NAME, record)
             records.append(record)
+            top_k_text = (f"  test top-{top_k} {evaluation.top_k_accuracy:.2f}%" if top_k is not None else "")
             log(f"epoch {epoch:2d}  train loss {result.train_loss:.4f}  train accuracy {result.train_accuracy:.2f}%  "
-                f"test loss {evaluation.loss:.4f}  test accuracy {evaluation.accuracy:.2f}%  {result.seconds:.1f}s  "
-                f"{result.images_per_second:,.0f} img/s")
+                f"test loss {evaluation.loss:.4f}  test accuracy {evaluation.accuracy:.2f}%{top_k_text}  "
+                f"{result.seconds:.1f}s  {result.images_per_second:,.0f} img/s")
             if evidence is not None:
                 evidence.end_epoch(record, evaluation.predictions, model, result.steps)
             if dry_run:

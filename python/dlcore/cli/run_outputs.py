@@ -95,16 +95,19 @@ def start_evidence(args: argparse.Namespace, out: Path, *, title: str, device: s
 
 def train_with_evidence(args: argparse.Namespace, out: Path, *, title: str, device: str, model: Any, optimizer: Any,
                         scheduler: Any, train_loader: Any, test_set: Any, test_loader: Any, start_epoch: int,
-                        resume_state: dict[str, Any] | None, config: dict[str, Any], model_file: str) -> None:
+                        resume_state: dict[str, Any] | None, config: dict[str, Any], model_file: str,
+                        epoch_scheduler: Any = None, label_smoothing: float = 0.0, top_k: int | None = None) -> None:
     """The trainers' shared run: starts the evidence, fits with the shared flags, closes the evidence
-    whatever happens, writes OUT/``model_file`` with --save-model and names the outputs."""
+    whatever happens, writes OUT/``model_file`` with --save-model and names the outputs.
+    ``epoch_scheduler``, ``label_smoothing`` and ``top_k`` go to ``fit`` (the ImageNet trainer's)."""
     evidence = start_evidence(args, out, title=title, device=device, model=model, optimizer=optimizer,
                               train_loader=train_loader, test_set=test_set, test_loader=test_loader,
                               start_epoch=start_epoch, resume_state=resume_state, config=config)
     try:
         fit(model, optimizer, train_loader, test_loader, epochs=args.epochs, start_epoch=start_epoch, out=out,
             device=device, scheduler=scheduler, progress=not args.no_progress, log_interval=args.log_interval,
-            dry_run=args.dry_run, cuda_graph=args.cuda_graph, evidence=evidence, profile_steps=args.profile)
+            dry_run=args.dry_run, cuda_graph=args.cuda_graph, evidence=evidence, profile_steps=args.profile,
+            epoch_scheduler=epoch_scheduler, label_smoothing=label_smoothing, top_k=top_k)
     finally:
         evidence.close()
     if args.save_model:

@@ -4,9 +4,11 @@
 from . import download, sampler
 from .cifar10 import CIFAR10, CIFAR10_CLASSES, user_cache_dir
 from .common import data_root, normalize_images
+from .folder import IMG_EXTENSIONS, DatasetFolder, ImageFolder, default_loader, pil_loader
 from .loader import DataLoader
 from .mnist import MNIST, read_idx_file
 from .sampler import batch_indices, epoch_order, num_batches
 
-__all__ = ["DataLoader", "MNIST", "CIFAR10", "CIFAR10_CLASSES", "data_root", "download", "normalize_images", "sampler",
+__all__ = ["DataLoader", "MNIST", "CIFAR10", "ImageFolder", "DatasetFolder", "IMG_EXTENSIONS", "default_loader",
+           "pil_loader", "CIFAR10_CLASSES", "data_root", "download", "normalize_images", "sampler",
            "epoch_order", "batch_indices", "num_batches", "read_idx_file", "user_cache_dir"]

@@ -40,7 +40,9 @@ class RunEvidence:
 
     ``writer``: a SummaryWriter, or None for no TensorBoard. ``plots_dir``: where the PNGs go, or
     None for no plots. ``test_set`` provides the class names, images and labels the evaluation's
-    predictions refer to (its first ``num_test`` samples, in order). ``device`` decides whether the
+    predictions refer to (its first ``num_test`` samples, in order); a dataset read from disk
+    (ImageFolder) has ``targets`` for labels and no ``images``, and its plots leave out the
+    misclassified images. ``device`` decides whether the
     sampler reads the GPU.
     """
 
@@ -49,8 +51,10 @@ class RunEvidence:
         self.out, self.title, self.writer, self.plots_dir = out, title, writer, plots_dir
         self.steps_per_epoch = steps_per_epoch
         self.class_names = [str(name) for name in test_set.classes]
-        self.test_images = test_set.images[:num_test]
-        self.test_labels = np.asarray(test_set.labels[:num_test]).astype(np.int64)
+        images = getattr(test_set, "images", None)
+        self.test_images = images[:num_test] if images is not None else None
+        labels = test_set.labels if hasattr(test_set, "labels") else test_set.targets
+        self.test_labels = np.asarray(labels[:num_test]).astype(np.int64)
         self.global_step = 0
         self.epoch_first_step = 0
         self.pending: list[tuple[int, Any, float]] = []  # (global step, detached loss tensor, lr)
@@ -159,8 +163,9 @@ class RunEvidence:
                                       title=f"per-class test accuracy ({epoch})")
         plots.plot_confusion_matrix(matrix, self.class_names, self.plots_dir / plots.CONFUSION_NAME,
                                     title=f"confusion matrix ({epoch})")
-        plots.plot_misclassified(self.test_images, self.test_labels, predictions, self.class_names,
-                                 self.plots_dir / plots.MISCLASSIFIED_NAME, title=epoch)
+        if self.test_images is not None:
+            plots.plot_misclassified(self.test_images, self.test_labels, predictions, self.class_names,
+                                     self.plots_dir / plots.MISCLASSIFIED_NAME, title=epoch)
 
     def close(self) -> None:
         """Stops the sampler and writes what it still held (the curves' utilisation panels too)."""

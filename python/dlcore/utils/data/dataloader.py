@@ -6,7 +6,9 @@ round-robin and yields results in order (``in_order=True``), re-raises a worker'
 its traceback, raises RuntimeError when a worker dies or (``timeout > 0``) a batch takes too long,
 and shuts its workers down when the iterator is exhausted, abandoned or garbage-collected.
 Results come back over one pipe per worker as a protocol-5 pickle whose numpy buffers are sent
-out of band, so the main process copies a batch once, into its tensor (see worker.py).
+out of band, so the main process copies a batch once, into its tensor (see worker.py); tensors of
+512 KB and more (a CIFAR or ImageNet batch) travel through reusable shared-memory slots instead and only
+their slot's name crosses the pipe (see shared_batches.py).
 
 Workers are forked where the platform allows (Linux): the in-memory datasets are shared
 copy-on-write instead of pickled into every worker, and scripts need no ``__main__`` guard.
@@ -40,6 +42,7 @@ from .collate import default_collate, default_convert
 from .dataset import IterableDataset
 from .fetch import make_fetcher
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, _index_batches
+from . import shared_batches
 from . import worker as _worker
 
 _worker.register_tensor_pickling()
@@ -251,17 +254,46 @@ _PIPE_BYTES = 1 << 20
 
 
 class _ResultPickler(pickle.Pickler):
-    """Pickles a worker's reply with numpy buffers out of band (protocol 5) and dlcore tensors as arrays."""
+    """Pickles a worker's reply with numpy buffers out of band (protocol 5), dlcore tensors as arrays,
+    and large tensors as references to the shared-memory slots they were copied into (when ``slots``)."""
 
-    def __init__(self, file: Any, buffers: list) -> None:
+    def __init__(self, file: Any, buffers: list, slots: shared_batches.WorkerSlots | None) -> None:
         super().__init__(file, protocol=5, buffer_callback=buffers.append)
         self.dispatch_table = {**ForkingPickler._copyreg_dispatch_table, **ForkingPickler._extra_reducers}
+        self.slots = slots
+        self.placed: list[tuple] = []
+
+    def persistent_id(self, obj: Any) -> Any:
+        reference = shared_batches.slot_id(self.slots, obj)
+        if reference is not None:
+            self.placed.append(reference)
+        return reference
 
 
-def _encode(reply: Any) -> tuple[bytes, list]:
+class _ResultUnpickler(pickle.Unpickler):
+    """Reads what _ResultPickler wrote; slot references become tensors copied out of the slot."""
+
+    def __init__(self, file: Any, buffers: list, slots: shared_batches.MainSlots | None) -> None:
+        super().__init__(file, buffers=buffers)
+        self.slots = slots
+
+    def persistent_load(self, reference: Any) -> Any:
+        if self.slots is None:
+            raise pickle.UnpicklingError("DataLoader: a worker sent a shared-memory batch to a pipe without slots")
+        slot, path, shape, dtype = reference
+        return self.slots.tensor(slot, path, tuple(shape), dtype)
+
+
+def _encode(reply: Any, slots: shared_batches.WorkerSlots | None) -> tuple[bytes, list]:
     buffers: list = []
     stream = io.BytesIO()
-    _ResultPickler(stream, buffers).dump(reply)
+    pickler = _ResultPickler(stream, buffers, slots)
+    try:
+        pickler.dump(reply)
+    except BaseException:
+        for slot, *_ in pickler.placed:  # never announced: the main process will not free them
+            slots.busy[slot] = 0
+        raise
     return _HEADER.pack(len(buffers)) + stream.getvalue(), buffers
 
 
@@ -277,19 +309,20 @@ def _configure_pipe(connection: Any) -> None:
         pass
 
 
-def _receive(connection: Any) -> Any:
+def _receive(connection: Any, slots: shared_batches.MainSlots | None) -> Any:
     message = connection.recv_bytes()
     (count,) = _HEADER.unpack_from(message)
     buffers = [connection.recv_bytes() for _ in range(count)]
-    return pickle.loads(memoryview(message)[_HEADER.size:], buffers=buffers)
+    return _ResultUnpickler(io.BytesIO(memoryview(message)[_HEADER.size:]), buffers, slots).load()
 
 
 class _Sender:
     """A worker's outgoing replies, written by a thread so the worker keeps fetching while its
     previous batch waits for the main process to read it."""
 
-    def __init__(self, connection: Any) -> None:
+    def __init__(self, connection: Any, slots: shared_batches.WorkerSlots | None) -> None:
         self._connection = connection
+        self._slots = slots
         self._pending: Any = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="dlcore-dataloader-sender", daemon=True)
         self._thread.start()
@@ -309,10 +342,10 @@ class _Sender:
 
     def send(self, reply: Any) -> None:
         try:
-            self._pending.put(_encode(reply))
+            self._pending.put(_encode(reply, self._slots))
         except Exception:  # an unpicklable batch: report that instead of losing the task
             task, epoch, _ = reply
-            self._pending.put(_encode((task, epoch, _worker.WorkerFailure.from_current(_worker_id()))))
+            self._pending.put(_encode((task, epoch, _worker.WorkerFailure.from_current(_worker_id())), None))
 
     def close(self, flush: bool) -> None:
         self._pending.put(None)
@@ -326,18 +359,21 @@ def _worker_id() -> int:
 
 
 def _worker_main(setup: _worker.WorkerSetup, index_queue: Any, connection: Any, done_event: Any, parent_pid: int,
-                 forked: bool) -> None:
+                 forked: bool, slot_flags: Any) -> None:
     # A forked worker holds copies of the main process's ends of every result pipe open at the fork,
     # this loader's and any other's. Closed here, a pipe dies with the main process's end: a writer
     # still sending to it gets an error instead of waiting, and its buffered batches are freed.
     if forked:
         for reader in list(_MAIN_PROCESS_READERS):
             reader.close()
-    sender = _Sender(connection)
+    slots = shared_batches.WorkerSlots(slot_flags) if slot_flags is not None else None
+    sender = _Sender(connection, slots)
     try:
         _worker.worker_loop(setup, index_queue, sender, done_event, parent_pid)
     finally:
         sender.close(flush=not done_event.is_set() and os.getppid() == parent_pid)
+        if slots is not None:
+            slots.close()
 
 
 class _MultiProcessIter(_BaseIter):
@@ -357,6 +393,7 @@ class _MultiProcessIter(_BaseIter):
         self._workers: list = []
         self._index_queues: list = []
         self._readers: list = []
+        self._main_slots: list = []  # per worker: its shared-memory slots as mapped here, or None
         self._finalizer = weakref.finalize(self, _stop_workers, os.getpid(), self._done_event, self._index_queues,
                                            self._readers, self._workers)
         forked = context.get_start_method() == "fork"
@@ -372,12 +409,17 @@ class _MultiProcessIter(_BaseIter):
                 _configure_pipe(reader)
                 self._readers.append(reader)
                 _MAIN_PROCESS_READERS.add(reader)
+                # One flag per slot (see shared_batches); as many slots as replies a worker can have
+                # waiting to be read, plus the one it is writing.
+                slot_flags = (context.RawArray("b", max(1, loader.prefetch_factor) + 1)
+                              if shared_batches.shared_memory_usable() else None)
+                self._main_slots.append(shared_batches.MainSlots(slot_flags) if slot_flags is not None else None)
                 setup = _worker.WorkerSetup(self._dataset_kind, self._dataset, self._auto_collation, self._collate_fn,
                                             self._drop_last, self._base_seed, loader.worker_init_fn, worker_id,
                                             self._num_workers)
                 process = context.Process(target=_worker_main, name=f"dlcore-dataloader-worker-{worker_id}",
                                           args=(setup, index_queue, writer, self._done_event, os.getpid(),
-                                                forked),
+                                                forked, slot_flags),
                                           daemon=True)
                 process.start()
                 writer.close()
@@ -469,7 +511,7 @@ class _MultiProcessIter(_BaseIter):
 
     def _read_reply(self, reader: Any) -> None:
         try:
-            task, epoch, result = _receive(reader)
+            task, epoch, result = _receive(reader, self._main_slots[self._readers.index(reader)])
         except (EOFError, OSError):  # the worker went away mid-message
             # Its exit code names the cause; a loaded machine can take seconds to finish the exit.
             self._check_workers_alive(wait=10.0)

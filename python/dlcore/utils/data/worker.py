@@ -4,12 +4,12 @@ A worker receives ``(task, epoch, indices)`` messages, fetches and collates that
 back the result; failures travel as the exception's type and formatted traceback, which the main
 process re-raises. Results cross a pipe as a protocol-5 pickle with the numpy buffers out of band
 (dlcore tensors travel as their arrays): the worker writes straight from the batch's memory, the
-main process reads into fresh buffers and copies once, into the tensor. dlcore tensors have no
-shared-memory storage to hand over, and bench/data_loader.py measured this pipe (grown to 1 MB)
-ahead of a multiprocessing.Queue at every size and of a new shared-memory segment per batch for
-LeNet- and CIFAR-size batches: 95 / 318 / 389 us for 200 KB, 653 / 2723 / 1777 us for 1.5 MB
-(pipe / Queue / segment; at 12 MB the pipe and a segment trade places between runs, as a segment's
-page faults and the pipe's kernel copies cost about the same).
+main process reads into fresh buffers and copies once, into the tensor. bench/data_loader.py
+measured this pipe (grown to 1 MB) ahead of a multiprocessing.Queue at every size and of a *new*
+shared-memory segment per batch for LeNet- and CIFAR-size batches (95 / 318 / 389 us for 200 KB).
+Reused segments are another matter: tensors of 512 KB and more go through a worker's pool of
+shared-memory slots (shared_batches.py), 1.6x to 3x faster than the pipe from 0.8 MB to an
+ImageNet batch's 38.5 MB (bench/batch_handover.py); only the slot's name crosses the pipe.
 
 Workers are forked on Linux. A forked child inherits the engine's state but not its OpenMP
 threads, so each worker pins the engine to one thread (as torch's workers do) before running user
@@ -18,6 +18,7 @@ must not use CUDA (a CUDA context does not survive fork).
 """
 from __future__ import annotations
 
+import ctypes
 import os
 import pickle
 import queue
@@ -169,11 +170,34 @@ def _seed_worker(seed: int, base_seed: int, worker_id: int) -> None:
     np.random.seed(np.random.SeedSequence([base_seed, worker_id]).generate_state(4))
 
 
+# glibc's mallopt parameters (malloc.h): M_TRIM_THRESHOLD, M_MMAP_THRESHOLD.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_REUSED_ALLOCATION_BYTES = 256 << 20
+
+
+def reuse_large_allocations() -> None:
+    """Lets this (worker) process's allocator keep and reuse blocks up to 256 MB.
+
+    glibc serves anything above 32 MB with a fresh mmap and unmaps it on free, so an ImageNet batch
+    (38.5 MB) collated every step lands in new pages, each faulted in and zeroed by the kernel: a
+    64-tensor stack took 19 ms that way and 2.4 ms in reused memory. A worker allocates the same
+    batch-sized blocks over and over, which is the case the heap handles well. Elsewhere than glibc
+    this does nothing."""
+    try:
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # not glibc (musl, macOS, Windows)
+        return
+    mallopt(_M_MMAP_THRESHOLD, _REUSED_ALLOCATION_BYTES)
+    mallopt(_M_TRIM_THRESHOLD, 2 * _REUSED_ALLOCATION_BYTES)
+
+
 def worker_loop(setup: WorkerSetup, index_queue: Any, sender: Any, done_event: Any, parent_pid: int) -> None:
     """The body of a worker process; returns when told to stop, when its parent dies, or on Ctrl-C."""
     global _worker_info
     try:
         _C.set_num_threads(1)
+        reuse_large_allocations()
         seed = setup.base_seed + setup.worker_id
         _seed_worker(seed, setup.base_seed, setup.worker_id)
         _worker_info = WorkerInfo(id=setup.worker_id, num_workers=setup.num_workers, seed=seed, dataset=setup.dataset)
