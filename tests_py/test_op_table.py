@@ -427,3 +427,24 @@ def test_inplace_ops_that_save_only_their_result_write_self_directly():
     with dl.profiler.profile() as prof:
         h.relu_()
     assert [e.key for e in prof.key_averages()] == ["dlcore::relu_"]
+
+
+def test_add_hands_its_gradient_on_without_sharing_buffers_users_can_write(device):
+    # add/sub at alpha 1 pass the upstream gradient through instead of copying it (ResNet's residual
+    # adds); .grad of each leaf must still be its own buffer, and later accumulation must not leak.
+    a = dl.ones(2, 3, device=device, requires_grad=True)
+    b = dl.ones(2, 3, device=device, requires_grad=True)
+    c = dl.ones(3, device=device, requires_grad=True)  # broadcast: summed back to (3,)
+    g = dl.arange(6, dtype=dl.float32, device=device).reshape(2, 3)
+    (dl.sub(dl.add(a, b), c, alpha=1) + dl.add(a, b, alpha=2)).backward(g)
+    assert a.grad.tolist() == (2 * g).tolist()
+    assert b.grad.tolist() == (3 * g).tolist()
+    assert c.grad.tolist() == [-3.0, -5.0, -7.0]
+    a.grad.mul_(0)  # writing one leaf's .grad leaves the others and the caller's gradient alone
+    assert b.grad.tolist() == (3 * g).tolist() and g.tolist() == [[0, 1, 2], [3, 4, 5]]
+    y = a + b
+    y.backward(g)
+    y = a + b
+    y.backward(g)  # a second backward accumulates into each .grad separately
+    assert a.grad.tolist() == (2 * g).tolist() and b.grad.tolist() == (5 * g).tolist()
+    assert g.tolist() == [[0, 1, 2], [3, 4, 5]]

@@ -55,4 +55,16 @@ void backward(PointwiseOp op, DType dtype, Args&&... args) {
   }
 }
 
+// Functor::gradient_is_upstream(k, args): whether input k's gradient is the upstream one unchanged.
+inline bool gradient_is_upstream(PointwiseOp op, int k, const PointwiseArgs& args) {
+  switch (op) {
+#define DLCORE_POINTWISE_OP(Functor, ...) \
+  case PointwiseOp::Functor:              \
+    return functors::Functor::gradient_is_upstream(k, args);
+#include "dlcore/pointwise_ops.inc"
+#undef DLCORE_POINTWISE_OP
+  }
+  return false;
+}
+
 }  // namespace dlcore::pointwise_dispatch

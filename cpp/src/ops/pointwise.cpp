@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 
+#include "../kernels/pointwise_dispatch.h"
 #include "dlcore/profiler.h"
 #include "op_util.h"
 
@@ -151,6 +152,12 @@ struct PointwiseBackward : Node {
     std::vector<Tensor> grads(inputs.size());
     for (size_t k = 0; k < inputs.size(); ++k) {
       if (!needs_grad[k]) continue;
+      // add's gradients at alpha 1 are g itself: no kernel, no buffer (the engine and AccumulateGrad
+      // count owners, so a g handed to several inputs is copied only where someone writes into it).
+      if (pointwise_dispatch::gradient_is_upstream(op, static_cast<int>(k), args)) {
+        grads[k] = sum_to_shape(g, input_shapes[k]);
+        continue;
+      }
       Tensor gx = Tensor::empty(out_shape, compute, g.device());
       if (gx.numel() > 0) {
         std::vector<Operand> operands{{gx, compute}, {g, compute}};

@@ -127,6 +127,9 @@ struct Unary {
   static constexpr int kArity = 1;
   template <class T> using out_t = T;
   template <class T> using in0_t = T;
+  // True where backward(k, gy, ...) is gy itself for these args (add's inputs at alpha 1): the
+  // autograd node then hands the upstream gradient on instead of running a kernel that copies it.
+  static bool gradient_is_upstream(int, const PointwiseArgs&) { return false; }
 };
 struct Binary : Unary {
   static constexpr int kArity = 2;

@@ -15,6 +15,7 @@ struct Add : Binary {  // args.a: alpha
   template <class C> DLCORE_HOST_DEVICE static C backward(int k, C gy, const C*, C, const PointwiseArgs& p) {
     return k == 0 ? gy : C(p.a) * gy;
   }
+  static bool gradient_is_upstream(int k, const PointwiseArgs& p) { return k == 0 || p.a == 1.0; }
 };
 struct Sub : Binary {  // args.a: alpha
   template <class C> DLCORE_HOST_DEVICE static C forward(const C* in, const PointwiseArgs& p) {
@@ -24,6 +25,7 @@ struct Sub : Binary {  // args.a: alpha
   template <class C> DLCORE_HOST_DEVICE static C backward(int k, C gy, const C*, C, const PointwiseArgs& p) {
     return k == 0 ? gy : -C(p.a) * gy;
   }
+  static bool gradient_is_upstream(int k, const PointwiseArgs&) { return k == 0; }
 };
 struct Mul : Binary {
   template <class C> DLCORE_HOST_DEVICE static C forward(const C* in, const PointwiseArgs&) { return C(in[0] * in[1]); }
