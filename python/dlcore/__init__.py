@@ -7,8 +7,10 @@ checkpoints (``dl.save``/``dl.load``), data loading and schedulers.
 from __future__ import annotations
 
 from . import _C
-from ._C import (Parameter, Tensor, arange, device, empty, from_numpy, full, get_num_threads, is_grad_enabled,
-                 manual_seed, ones, rand, randn, set_grad_enabled, set_num_threads, tensor, zeros)
+from ._C import (Parameter, Tensor, device, from_numpy, get_num_threads, is_grad_enabled, manual_seed,
+                 set_grad_enabled, set_num_threads)
+from ._default_dtype import (arange, empty, full, get_default_dtype, ones, rand, randn, set_default_dtype, tensor,
+                             zeros)
 from ._C import (ShapeError, cat, chunk, concat, index_select, narrow, permute, select, split, squeeze, stack, transpose,
                  unbind, unsqueeze)
 from ._C import (argwhere, gather, index_add, index_copy, index_fill, index_put, masked_fill, masked_scatter,
@@ -70,7 +72,7 @@ __all__ = ["Tensor", "Parameter", "tensor", "from_numpy", "zeros", "ones", "empt
            "dot", "einsum", "flip", "logsumexp", "matmul", "mm", "norm", "outer", "roll", "sort", "std", "std_mean",
            "topk", "tril", "triu", "unique", "var", "var_mean", "empty_like", "eye", "full_like", "linspace",
            "logspace", "meshgrid", "ones_like", "rand_like", "randint", "randint_like", "randn_like", "randperm",
-           "zeros_like"]
+           "zeros_like", "set_default_dtype", "get_default_dtype"]
 
 # The op table's top-level functions (dl.relu, dl.add, dl.where, ...).
 for _name in names_on("dl"):

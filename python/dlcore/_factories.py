@@ -1,6 +1,7 @@
 """The factories and random fills torch has that the engine's bindings do not: ``*_like``,
 ``Tensor.new_*``, ``randint``, ``randperm``, ``linspace``, ``logspace``, ``eye``, ``meshgrid``, and
-the in-place ``normal_``/``uniform_``/``random_``/``bernoulli_`` with ``generator=``.
+the in-place ``normal_``/``uniform_``/``random_``/``bernoulli_`` with ``generator=``. ``linspace``,
+``logspace`` and ``eye`` are floating: the default dtype (``dl.set_default_dtype``) unless given.
 
 Without a generator, floating-point draws come from the engine's global generator on the
 tensor's device (``dl.manual_seed``); integer draws, permutations and anything given a
@@ -14,6 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import _C
+from ._default_dtype import get_default_dtype
 from ._generator import _check_generator, _numpy_rng
 from .autograd import no_grad
 
@@ -129,19 +131,19 @@ def _linear_steps(start: float, end: float, steps: int) -> np.ndarray:
 def linspace(start: float, end: float, steps: int, *, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Any:
     values = _linear_steps(float(start), float(end), int(steps))
-    return _from_numpy(values, dtype or _C.dtype.float32, device, requires_grad)
+    return _from_numpy(values, dtype or get_default_dtype(), device, requires_grad)
 
 
 def logspace(start: float, end: float, steps: int, base: float = 10.0, *, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Any:
     values = np.power(float(base), _linear_steps(float(start), float(end), int(steps)))
-    return _from_numpy(values, dtype or _C.dtype.float32, device, requires_grad)
+    return _from_numpy(values, dtype or get_default_dtype(), device, requires_grad)
 
 
 def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Any:
     if n < 0 or (m is not None and m < 0):
         raise RuntimeError(f"eye(): n and m must be non-negative, got n={n}, m={m}")
-    return _from_numpy(np.eye(n, n if m is None else m), dtype or _C.dtype.float32, device, requires_grad)
+    return _from_numpy(np.eye(n, n if m is None else m), dtype or get_default_dtype(), device, requires_grad)
 
 
 def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple[Any, ...]:

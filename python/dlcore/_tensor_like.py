@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import _C
+from ._default_dtype import tensor
 
 Tensor = _C.Tensor
 
@@ -26,7 +27,7 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Any:
     history), else a converted tensor. Unlike torch, numpy arrays are copied, not shared."""
     if isinstance(data, Tensor):
         return data.to(device=device, dtype=dtype) if device is not None or dtype is not None else data
-    return _C.tensor(data, dtype=dtype, device=device)
+    return tensor(data, dtype=dtype, device=device)
 
 
 def install_tensor_methods() -> None:

@@ -14,7 +14,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .. import _C
 from .._C import Tensor, from_numpy
+from .._default_dtype import get_default_dtype
 
 
 class InterpolationMode(Enum):
@@ -210,7 +212,8 @@ def _resize_plane(plane: np.ndarray, Image: Any, width: int, height: int, resamp
 
 
 def to_tensor(picture: Any) -> Any:
-    """PIL image or numpy HxW(xC) -> tensor CxHxW; uint8 data is scaled to float32 in [0, 1]."""
+    """PIL image or numpy HxW(xC) -> tensor CxHxW; uint8 data is scaled to [0, 1] in the default
+    dtype (float32 unless ``dl.set_default_dtype`` changed it), as torchvision does."""
     if is_pil_image(picture):
         array = _pil_array(picture)
     elif isinstance(picture, np.ndarray):
@@ -222,8 +225,12 @@ def to_tensor(picture: Any) -> Any:
     if array.ndim == 2:
         array = array[:, :, None]
     planes = array.transpose(2, 0, 1)
-    if array.dtype == np.uint8:  # float32 x / 255, the arithmetic of torchvision and of normalize_images
-        return from_numpy(np.divide(planes, np.float32(255), dtype=np.float32))
+    if array.dtype == np.uint8:  # x / 255 in the default dtype, the arithmetic of torchvision and of normalize_images
+        default = get_default_dtype()
+        if default == _C.dtype.bfloat16:  # numpy has no bfloat16: divide exactly, then round once
+            return _C.tensor(np.divide(planes, 255.0, dtype=np.float64), dtype=default)
+        kind = {_C.dtype.float16: np.float16, _C.dtype.float32: np.float32, _C.dtype.float64: np.float64}[default]
+        return from_numpy(np.divide(planes, kind(255), dtype=kind))
     return from_numpy(np.ascontiguousarray(planes))
 
 
