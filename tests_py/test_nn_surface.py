@@ -117,6 +117,19 @@ def test_batchnorm1d_running_stats_match_torch():
     np.testing.assert_allclose(to_numpy(dm.eval()(dl.tensor(x))), tm.eval()(torch.tensor(x)).detach().numpy(), atol=1e-5)
 
 
+def test_batchnorm2d_momentum_none_keeps_the_cumulative_average_like_torch():
+    tm, dm = tnn.BatchNorm2d(3, momentum=None), nn.BatchNorm2d(3, momentum=None)
+    assert dm.momentum is None and "momentum=None" in repr(dm)
+    for seed in range(4):
+        x = np.random.default_rng(seed).standard_normal((5, 3, 2, 2)).astype(np.float32) * (seed + 1)
+        tm(torch.tensor(x)), dm(dl.tensor(x))
+    for key, value in tm.state_dict().items():
+        np.testing.assert_allclose(to_numpy(dm.state_dict()[key]), value.numpy(), rtol=1e-5, atol=1e-6, err_msg=key)
+    dm.momentum = 0.5  # settable back to a number, as in torch
+    dm(dl.tensor(np.ones((2, 3, 1, 1), np.float32)))
+    assert dm.momentum == 0.5
+
+
 def test_dropout2d_zeroes_whole_channels():
     x = dl.ones([4, 8, 3, 3])
     y = nn.Dropout2d(0.5)(x).numpy()

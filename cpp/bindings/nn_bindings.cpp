@@ -244,7 +244,8 @@ void bind_nn(py::module_& m) {
       .def_readonly("padding", &nn::Conv2d::padding)
       .def_readonly("groups", &nn::Conv2d::groups);
   py::classh<nn::BatchNorm2d, Module, PyLayer<nn::BatchNorm2d>>(m, "BatchNorm2d")
-      .def(py::init<int64_t, float, float, bool, bool>(), "num_features"_a, "eps"_a = 1e-5f, "momentum"_a = 0.1f,
+      .def(py::init<int64_t, float, std::optional<float>, bool, bool>(), "num_features"_a, "eps"_a = 1e-5f,
+           "momentum"_a = std::optional<float>(0.1f),
            "affine"_a = true, "track_running_stats"_a = true)
       .def_readonly("num_features", &nn::BatchNorm2d::num_features)
       .def_readwrite("momentum", &nn::BatchNorm2d::momentum)

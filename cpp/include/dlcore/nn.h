@@ -3,6 +3,7 @@
 // hold no math of their own; forward calls ops. Python subclasses override forward (bindings).
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -93,12 +94,15 @@ class Conv2d : public Module {
 
 class BatchNorm2d : public Module {
  public:
-  explicit BatchNorm2d(int64_t num_features, float eps = 1e-5f, float momentum = 0.1f, bool affine = true,
-                       bool track_running_stats = true);
+  // momentum: the running statistics' update factor; std::nullopt (Python's None) makes them the
+  // cumulative average of every training batch so far (factor 1 / num_batches_tracked), as in torch.
+  explicit BatchNorm2d(int64_t num_features, float eps = 1e-5f, std::optional<float> momentum = 0.1f,
+                       bool affine = true, bool track_running_stats = true);
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
   int64_t num_features;
-  float eps, momentum;
+  float eps;
+  std::optional<float> momentum;
   bool affine, track_running_stats;
 };
 

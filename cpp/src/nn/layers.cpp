@@ -86,7 +86,7 @@ std::string Conv2d::extra_repr() const {
   return s;
 }
 
-BatchNorm2d::BatchNorm2d(int64_t n, float eps_, float momentum_, bool affine_, bool track)
+BatchNorm2d::BatchNorm2d(int64_t n, float eps_, std::optional<float> momentum_, bool affine_, bool track)
     : Module("BatchNorm2d"), num_features(n), eps(eps_), momentum(momentum_), affine(affine_),
       track_running_stats(track) {
   check_positive(n, "BatchNorm2d", "num_features");
@@ -98,8 +98,8 @@ BatchNorm2d::BatchNorm2d(int64_t n, float eps_, float momentum_, bool affine_, b
   if (track) {
     register_buffer("running_mean", Tensor::zeros({n}));
     register_buffer("running_var", Tensor::full({n}, 1.0f));
-    // Counts training batches, as PyTorch does (its state dicts carry it); dlcore always uses
-    // `momentum`, never the cumulative average this counter would drive.
+    // Counts training batches, as PyTorch does (its state dicts carry it); momentum=None averages
+    // over this many batches.
     register_buffer("num_batches_tracked", Tensor::zeros({}, DType::Int64));
   }
 }
@@ -115,13 +115,18 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
   Tensor w = affine ? parameter("weight") : Tensor();
   Tensor b = affine ? parameter("bias") : Tensor();
   bool use_batch_stats = training_ || !track_running_stats;
-  Tensor y = ops::batch_norm(x, rm, rv, w, b, use_batch_stats, momentum, eps);
-  if (training_ && track_running_stats) ops::increment_(buffer("num_batches_tracked"));
-  return y;
+  float factor = momentum.value_or(0.0f);
+  if (training_ && track_running_stats) {
+    Tensor batches = buffer("num_batches_tracked");
+    ops::increment_(batches);
+    // The cumulative average reads the count on the host (a device sync, as torch's float() of it).
+    if (!momentum) factor = static_cast<float>(1.0 / batches.item().to_double());
+  }
+  return ops::batch_norm(x, rm, rv, w, b, use_batch_stats, factor, eps);
 }
 
 std::string BatchNorm2d::extra_repr() const {
-  return std::to_string(num_features) + ", eps=" + std::to_string(eps) + ", momentum=" + std::to_string(momentum) +
+  return std::to_string(num_features) + ", eps=" + std::to_string(eps) + ", momentum=" + (momentum ? std::to_string(*momentum) : std::string("None")) +
          ", affine=" + (affine ? "True" : "False") + ", track_running_stats=" + (track_running_stats ? "True" : "False");
 }
 
