@@ -2,9 +2,11 @@
 built, so a fresh machine fails (or is fixed) in seconds, not after minutes of compiling.
 
 Missing Python packages (the `dlcore[test]` extra, listed in pyproject.toml) are installed with pip
-in one call, or, with DLCORE_NO_INSTALL=1, named in one line. A system package it cannot install
-itself (GoogleTest's libgtest-dev, when not root or without apt-get) is named in one line.
-Exit status 0 when everything is there afterwards, 1 otherwise.
+in one call, or, with DLCORE_NO_INSTALL=1, named in one line. System packages come from apt-get when
+running as root: GoogleTest's libgtest-dev is required, and one it cannot install is named in one
+line; ccache is optional (tools/test.sh compiles three build trees, and ccache lets them share every
+object file that comes out the same, most of all the CPU kernels), so without it a note says so.
+Exit status 0 when everything required is there afterwards, 1 otherwise.
 """
 from __future__ import annotations
 
@@ -64,16 +66,25 @@ def gtest_present() -> bool:
     return headers and bool(libs)
 
 
-def ensure_gtest(may_install: bool) -> bool:
-    if gtest_present():
-        return True
-    if may_install and os.geteuid() == 0 and shutil.which("apt-get"):
+def apt_install(packages: list[str], may_install: bool) -> None:
+    """apt-get install `packages` where this process may (root, apt-get present, installs allowed)."""
+    if packages and may_install and os.geteuid() == 0 and shutil.which("apt-get"):
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         subprocess.run(["apt-get", "update", "-qq"], env=env, check=False)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "libgtest-dev"], env=env, check=False,
+        subprocess.run(["apt-get", "install", "-y", "-qq", *packages], env=env, check=False,
                        stdout=subprocess.DEVNULL)
-        if gtest_present():
-            return True
+
+
+def ensure_system_packages(may_install: bool) -> bool:
+    """libgtest-dev (required) and ccache (optional), installed in one apt-get call when missing."""
+    missing = [name for name, present in (("libgtest-dev", gtest_present()), ("ccache", bool(shutil.which("ccache"))))
+               if not present]
+    apt_install(missing, may_install)
+    if shutil.which("ccache") is None:
+        print("note: ccache not found (apt-get install ccache): each build tree of the test command "
+              "compiles everything itself", file=sys.stderr)
+    if gtest_present():
+        return True
     print("error: GoogleTest is missing and could not be installed here: install the system package "
           "libgtest-dev (e.g. `sudo apt-get install libgtest-dev`)", file=sys.stderr)
     return False
@@ -97,7 +108,7 @@ def ensure_python_packages(may_install: bool) -> bool:
 def main() -> int:
     may_install = os.environ.get("DLCORE_NO_INSTALL", "0") != "1"
     ok = ensure_python_packages(may_install)
-    ok = ensure_gtest(may_install) and ok
+    ok = ensure_system_packages(may_install) and ok
     return 0 if ok else 1
 
 

@@ -15,6 +15,14 @@ cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
 python3 tools/check_prereqs.py
 isolate="$PWD/tools/isolate"
+# ccache, where installed, lets the three build trees share every object file that comes out the same
+# (the CPU kernels above all; only the files behind the CUDA seam differ): base_dir makes the trees'
+# absolute paths relative, so build/ and build-emu/ hash alike.
+launcher=""
+if command -v ccache >/dev/null 2>&1; then
+  export CCACHE_BASEDIR="$PWD"
+  launcher="-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"
+fi
 # check_c DIR: the dlcore._C that Python imports with PYTHONPATH=DIR must be DIR/dlcore's.
 check_c() {
   PYTHONPATH="$isolate:$1" python3 -c '
@@ -24,14 +32,14 @@ got, want = os.path.realpath(c.__file__), os.path.realpath(os.path.join(sys.argv
 print(f"dlcore._C under test: {got}")
 sys.exit(0 if os.path.dirname(got) == want else f"error: imported {got}, not the _C just built in {want}")' "$1"
 }
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DPython_EXECUTABLE="$(command -v python3)"
+cmake -S . -B build -G Ninja $launcher -DCMAKE_BUILD_TYPE=Release -DPython_EXECUTABLE="$(command -v python3)"
 cmake --build build -j "$jobs"
 ctest --test-dir build --output-on-failure -j "$jobs"
 # With CUDA found, the build above never compiles the CPU-only seam (cuda_unavailable.cpp and the
 # CUDA-less dispatch): build and test that configuration too, without the Python module.
 if grep -q "DLCORE_WITH_CUDA=1" build/CMakeFiles/dlcore_core.dir/flags.make 2>/dev/null || \
    grep -q "DLCORE_WITH_CUDA=1" build/build.ninja 2>/dev/null; then
-  cmake -S . -B build-cpu-only -G Ninja -DCMAKE_BUILD_TYPE=Release -DDLCORE_CUDA=OFF -DDLCORE_BUILD_PYTHON=OFF
+  cmake -S . -B build-cpu-only -G Ninja $launcher -DCMAKE_BUILD_TYPE=Release -DDLCORE_CUDA=OFF -DDLCORE_BUILD_PYTHON=OFF
   cmake --build build-cpu-only -j "$jobs"
   ctest --test-dir build-cpu-only --output-on-failure -j "$jobs"
 fi
@@ -41,7 +49,7 @@ DLCORE_EXPECT_C="$PWD/python/dlcore" PYTHONPATH="$isolate:$PWD/python${PYTHONPAT
   python3 -m pytest -q tests_py "$@"
 if [ "${DLCORE_SKIP_EMULATOR:-0}" != 1 ] && \
    ! PYTHONPATH="$isolate:$PWD/python" python3 -c 'import dlcore, sys; sys.exit(not dlcore.cuda.is_available())'; then
-  cmake -S . -B build-emu -G Ninja -DCMAKE_BUILD_TYPE=Release -DDLCORE_CUDA=EMULATED \
+  cmake -S . -B build-emu -G Ninja $launcher -DCMAKE_BUILD_TYPE=Release -DDLCORE_CUDA=EMULATED \
     -DPython_EXECUTABLE="$(command -v python3)"
   cmake --build build-emu -j "$jobs"
   # 8 emulated multiprocessors keep grid-stride grids small (blocks run one after another).
@@ -62,3 +70,5 @@ sys.exit(0 if dlcore.cuda.is_available() else f"error: the emulated build {dlcor
       --ignore=tests_py/test_sweep.py --ignore=tests_py/test_report.py --ignore=tests_py/test_cli.py \
       --ignore=tests_py/test_isolation.py
 fi
+# How much the build trees shared (cumulative for this user's cache).
+if [ -n "$launcher" ]; then ccache --show-stats | sed -n '1,8p'; fi
