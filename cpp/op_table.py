@@ -12,7 +12,7 @@ Row fields:
   functor    the functor's name in cpp/src/kernels/functors/ (also the PointwiseOp enumerator).
   dtypes     the dtypes the kernels are instantiated for, and what happens to other inputs:
              FLOAT       float16, bfloat16, float32, float64; integer and bool inputs are promoted to
-                         float32, as PyTorch's sin/exp/div do
+                         the default dtype (float32 unless set_default_dtype changed it), as PyTorch's sin/exp/div do
              FLOAT_ONLY  the same kernels; integer and bool inputs raise NotImplementedError, as
                          PyTorch's hypot/silu/lerp do
              NUMERIC     FLOAT + uint8, int32, int64 (bool inputs raise NotImplementedError)

@@ -236,6 +236,25 @@ TEST(TensorCopies, SetGradChecksShapeDtypeAndAliasing) {
   EXPECT_EQ(values_of(x.grad()), (std::vector<float>{1, 1, 1}));
 }
 
+// The process-wide default dtype decides what a Python float and an integer input of a floating op
+// become (torch.set_default_dtype); restored afterwards so no other test sees it.
+TEST(TensorDTypes, DefaultDtypeDrivesNumberPromotionAndFloatingOps) {
+  ASSERT_EQ(default_dtype(), DType::Float32);
+  const Tensor ints = ops::to_dtype(tensor_from({1, 2, 3}, {3}), DType::Int64);
+  set_default_dtype(DType::Float64);
+  ResultType r;
+  r.add(DType::Int64, OperandKind::Tensor);
+  r.add(DType::Float64, OperandKind::Number);
+  EXPECT_EQ(r.result(), DType::Float64);
+  EXPECT_EQ(ops::mul(ints, Tensor::wrapped_number(1.5)).dtype(), DType::Float64);
+  EXPECT_EQ(ops::exp(ints).dtype(), DType::Float64);
+  EXPECT_EQ(ops::mul(tensor_from({1, 2}, {2}), Tensor::wrapped_number(1.5)).dtype(), DType::Float32);  // float32 stays
+  EXPECT_THROW(set_default_dtype(DType::Int32), std::invalid_argument);
+  EXPECT_EQ(default_dtype(), DType::Float64);
+  set_default_dtype(DType::Float32);
+  EXPECT_EQ(ops::exp(ints).dtype(), DType::Float32);
+}
+
 #if !DLCORE_WITH_CUDA
 TEST(TensorDevices, CudaInACpuBuildIsARuntimeError) {
   try {

@@ -113,6 +113,41 @@ def test_factories_follow_default_dtype_like_torch(case: str, default: str):
         np.testing.assert_array_equal(got.to(dl.float64).numpy(), want.to(torch.float64).numpy())
 
 
+# Ops whose result dtype comes from the default: an integer or bool tensor meeting a Python float,
+# and integer inputs of floating ops; a float tensor keeps its own dtype whatever the default.
+PROMOTION_CASES: dict[str, Callable[[Any], Any]] = {
+    "int_times_float": lambda m: m.arange(3) * 1.5,
+    "float_plus_int": lambda m: 0.5 + m.arange(3),
+    "int_true_divide": lambda m: m.arange(4) / 2,
+    "int_div_int": lambda m: m.div(m.arange(4), m.arange(1, 5)),
+    "exp_int": lambda m: m.exp(m.arange(3)),
+    "sqrt_bool": lambda m: m.sqrt(m.tensor([True, False])),
+    "bool_plus_float": lambda m: m.tensor([True, False]) + 0.25,
+    "float32_times_float": lambda m: m.ones(2, dtype=m.float32) * 1.5,
+    "half_plus_float": lambda m: m.ones(2, dtype=m.float16) + 0.5,
+    "int_plus_int": lambda m: m.arange(3) + 1,
+    "where_int_float": lambda m: m.where(m.tensor([True, False]), m.arange(2), 0.5),
+}
+
+
+@pytest.mark.parametrize("default", FLOATING)
+@pytest.mark.parametrize("case", list(PROMOTION_CASES))
+def test_python_floats_and_floating_ops_promote_to_default_dtype_like_torch(case: str, default: str):
+    dl.set_default_dtype(getattr(dl, default))
+    torch.set_default_dtype(getattr(torch, default))
+    want, got = PROMOTION_CASES[case](torch), PROMOTION_CASES[case](dl)
+    assert _name(got.dtype) == _name(want.dtype), f"{case} under {default}: dlcore {got.dtype}, torch {want.dtype}"
+    np.testing.assert_allclose(got.to(dl.float64).numpy(), want.to(torch.float64).numpy(), rtol=1e-3)
+
+
+@pytest.mark.parametrize("default", FLOATING)
+def test_result_type_uses_default_dtype_like_torch(default: str):
+    dl.set_default_dtype(getattr(dl, default))
+    torch.set_default_dtype(getattr(torch, default))
+    assert _name(dl.result_type(dl.arange(2), 1.5)) == _name(torch.result_type(torch.arange(2), 1.5)) == default
+    assert _name(dl.result_type(dl.tensor([True]), 2.0)) == default
+
+
 def test_float64_default_keeps_python_floats_exact():
     dl.set_default_dtype(dl.float64)
     assert dl.tensor([0.1, 1 / 3]).tolist() == [0.1, 1 / 3]

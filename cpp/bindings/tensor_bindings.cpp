@@ -283,6 +283,9 @@ void bind_tensor(py::module_& m) {
   for (const char* name : {"__repr__", "__str__"})
     dtype_class.attr(name) = py::cpp_function([](DType d) { return "dlcore." + dtype_name(d); }, py::is_method(dtype_class));
   m.def("promote_types", &promote_types, "type1"_a, "type2"_a);
+  // dl.set_default_dtype / get_default_dtype (python/dlcore/_default_dtype.py) keep the default here.
+  m.def("_set_default_dtype", &set_default_dtype, "d"_a);
+  m.def("_get_default_dtype", &default_dtype);
   m.def("result_type", [](const py::object& a, const py::object& b) {
     ResultType r;
     for (const py::object& v : {a, b}) {

@@ -6,8 +6,10 @@ The engine's bindings default to float32 wherever torch uses its default dtype; 
 in the dtype the caller left out, with torch's rules: floating factories always use the default,
 ``full`` and ``arange`` only when a value is a float, and ``tensor`` infers from the data (Python
 floats give the default dtype, ints int64, bools bool, numpy scalars and tensors their own dtype,
-all promoted together). dlcore's own modules call ``_C`` directly and are unaffected; Parameters
-stay float32 (the engine's rule), so ``nn`` layers keep creating float32 weights.
+all promoted together). The default itself lives in the engine, which promotes with it: an integer
+tensor meets a Python float, or goes through a floating op (``exp``, ``/``), in the default dtype.
+dlcore's own modules call ``_C`` directly and are unaffected; Parameters stay float32 (the engine's
+rule), so ``nn`` layers keep creating float32 weights.
 """
 from __future__ import annotations
 
@@ -25,27 +27,24 @@ _NUMPY_SCALARS = {np.dtype(np.bool_): _C.dtype.bool, np.dtype(np.uint8): _C.dtyp
                   np.dtype(np.float16): _C.dtype.float16, np.dtype(np.float32): _C.dtype.float32,
                   np.dtype(np.float64): _C.dtype.float64}
 
-_default = _C.dtype.float32
-
 
 def set_default_dtype(d: Any, /) -> None:
     """Makes ``d`` (float16, bfloat16, float32 or float64) the dtype of floating tensors created
     without an explicit dtype, like ``torch.set_default_dtype``."""
-    global _default
     if not isinstance(d, _C.dtype):
         raise TypeError("invalid dtype object: only floating-point types are supported as the default type")
     if d not in _FLOATING:
         raise TypeError("only floating-point types are supported as the default type")
-    _default = d
+    _C._set_default_dtype(d)
 
 
 def get_default_dtype() -> Any:
     """The current default floating-point dtype (float32 unless ``set_default_dtype`` changed it)."""
-    return _default
+    return _C._get_default_dtype()
 
 
 def _floating(dtype: Any) -> Any:
-    return _default if dtype is None else dtype
+    return _C._get_default_dtype() if dtype is None else dtype
 
 
 def _is_float_value(value: Any) -> bool:
@@ -73,27 +72,40 @@ def _leaf_dtype(value: Any) -> Any:
     if isinstance(value, int):
         return _C.dtype.int64
     if isinstance(value, float):
-        return _default
+        return _C._get_default_dtype()
     raise _Opaque
 
 
+_PLAIN_LEAVES = (bool, int, float)  # exact types: the fast path of the scan
+
+
 def _infer_dtype(data: Any) -> tuple[Any, bool]:
-    """(dtype torch would give ``data``, whether it holds tensors); (None, _) where the scan cannot tell."""
-    found = None
+    """(dtype torch would give ``data``, whether it holds tensors); (None, _) where the scan cannot tell.
+    The scan only collects the distinct leaf types; they are promoted together once at the end."""
+    plain: set[type] = set()
+    dtypes: set[Any] = set()
     holds_tensors = False
     stack = [data]
     try:
         while stack:
             item = stack.pop()
-            if isinstance(item, (list, tuple)):
+            kind = type(item)
+            if kind is list or kind is tuple or (kind not in _PLAIN_LEAVES and isinstance(item, (list, tuple))):
                 stack.extend(item)
-                continue
-            dtype = _leaf_dtype(item)
-            holds_tensors = holds_tensors or isinstance(item, Tensor)
-            found = dtype if found is None else _C.promote_types(found, dtype)
+            elif kind in _PLAIN_LEAVES:
+                plain.add(kind)
+            else:
+                dtypes.add(_leaf_dtype(item))
+                holds_tensors = holds_tensors or isinstance(item, Tensor)
     except _Opaque:
         return None, holds_tensors
-    return (_default if found is None else found), holds_tensors  # no leaves at all: torch.tensor([])
+    dtypes.update(_leaf_dtype(kind()) for kind in plain)
+    if not dtypes:  # no leaves at all: torch.tensor([])
+        return _C._get_default_dtype(), holds_tensors
+    found = dtypes.pop()
+    for dtype in dtypes:
+        found = _C.promote_types(found, dtype)
+    return found, holds_tensors
 
 
 def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
@@ -144,7 +156,7 @@ def full(size: Any, fill_value: Any, *, dtype: Any = None, **kwargs: Any) -> Ten
     """A tensor filled with ``fill_value``: the default dtype for a float fill, int64 for an int,
     bool for a bool, unless ``dtype`` is given."""
     if dtype is None and _is_float_value(fill_value):
-        dtype = _default
+        dtype = _C._get_default_dtype()
     return _C.full(size, fill_value, dtype=dtype, **kwargs)
 
 
@@ -152,7 +164,7 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, **k
     """Values from ``start`` to ``end`` (exclusive) by ``step``: the default dtype when any of them
     is a float, int64 otherwise, unless ``dtype`` is given."""
     if dtype is None and any(_is_float_value(v) for v in (start, end, step)):
-        dtype = _default
+        dtype = _C._get_default_dtype()
     return _C.arange(start, end, step, dtype=dtype, **kwargs)
 
 

@@ -21,6 +21,12 @@ inline bool is_integral(DType d) { return d >= DType::UInt8 && d <= DType::Int64
 // torch.promote_types: the smallest type both convert to without losing their category.
 DType promote_types(DType a, DType b);
 
+// torch.get_default_dtype / set_default_dtype, process-wide: the dtype a Python float counts as in
+// promotion and the one floating ops give integer inputs (float32 unless changed). The setter
+// throws std::invalid_argument for a dtype that is not floating (Python checks first: TypeError).
+DType default_dtype();
+void set_default_dtype(DType dtype);
+
 // One operand of torch.result_type: a tensor (dim > 0 or 0-d) or a wrapped Python number.
 enum class OperandKind : int8_t { Tensor, ZeroDimTensor, Number };
 // Accumulates operands in PyTorch's three tiers: tensors with dimensions decide, 0-d tensors and

@@ -127,7 +127,7 @@ Plan plan(const OpInfo& op, const std::vector<Tensor>& inputs) {
   Plan p;
   p.compute = result.result();
   check_dtype_class(op, p.compute);
-  if (op.dtypes == DTypeClass::Float && !is_floating(p.compute)) p.compute = DType::Float32;  // exp(int) is float
+  if (op.dtypes == DTypeClass::Float && !is_floating(p.compute)) p.compute = default_dtype();  // exp(int) is float
   p.output = op.bool_output ? DType::Bool : p.compute;
   p.device = on_device ? on_device->device() : Device::cpu();
   for (const Tensor& t : inputs) p.shape = broadcast_shapes(p.shape, t.shape(), op.name);

@@ -2,7 +2,9 @@
 #include "dlcore/dtype.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <stdexcept>
 
 namespace dlcore {
 
@@ -55,19 +57,31 @@ int accumulate(int state, DType d) {
 }
 }  // namespace
 
+namespace {
+std::atomic<DType> g_default_dtype{DType::Float32};
+}
+
+DType default_dtype() { return g_default_dtype.load(std::memory_order_relaxed); }
+
+void set_default_dtype(DType dtype) {
+  if (!is_floating(dtype))
+    throw std::invalid_argument("set_default_dtype: only floating-point types can be the default, got " + dtype_name(dtype));
+  g_default_dtype.store(dtype, std::memory_order_relaxed);
+}
+
 void ResultType::add(DType dtype, OperandKind kind) {
   switch (kind) {
     case OperandKind::Tensor: dim_ = accumulate(dim_, dtype); break;
     case OperandKind::ZeroDimTensor: zero_dim_ = accumulate(zero_dim_, dtype); break;
-    case OperandKind::Number:  // a Python float counts as the default dtype, float32
-      number_ = accumulate(number_, is_floating(dtype) ? DType::Float32 : dtype);
+    case OperandKind::Number:  // a Python float counts as the default dtype
+      number_ = accumulate(number_, is_floating(dtype) ? default_dtype() : dtype);
       break;
   }
 }
 
 DType ResultType::result() const {
   const int r = combine(dim_, combine(zero_dim_, number_));
-  return r < 0 ? DType::Float32 : static_cast<DType>(r);
+  return r < 0 ? default_dtype() : static_cast<DType>(r);
 }
 
 void Scalar::write_as(DType dtype, void* out) const {
