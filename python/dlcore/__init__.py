@@ -43,6 +43,7 @@ from ._C import (addmm, all, any, argsort, bmm, clone, cumprod, cumsum, dot, ein
 from ._factories import (empty_like, eye, full_like, linspace, logspace, meshgrid, ones_like, rand_like,  # noqa: E402
                          randint, randint_like, randn_like, randperm, zeros_like)
 from ._factories import install_tensor_methods as _install_factory_methods  # noqa: E402
+from ._inplace import install_tensor_methods as _install_in_place_methods  # noqa: E402
 from ._tensor_like import as_tensor  # noqa: E402
 from ._tensor_like import install_tensor_methods as _install_like_methods  # noqa: E402
 from ._tensor_repr import tensor_repr as _tensor_repr  # noqa: E402
@@ -58,6 +59,7 @@ def numel(input: Tensor) -> int:  # noqa: A002  (torch's argument name)
     return input.numel()
 
 
+_install_in_place_methods()  # first: the compiled in-place methods only
 _install_factory_methods()
 _install_like_methods()
 Tensor.__repr__ = Tensor.__str__ = _tensor_repr
