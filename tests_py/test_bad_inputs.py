@@ -46,7 +46,7 @@ SHAPE_ERRORS = [
     ("matmul-inner", lambda: x4(2, 3) @ x4(4, 5), r"matmul: shapes \[2, 3\] and \[4, 5\] cannot be multiplied"),
     ("matmul-3d", lambda: F.matmul(x4(2, 2, 3), x4(3, 5)), r"matmul: shapes \[2, 2, 3\] and \[3, 5\]"),
     # pooling
-    ("MaxPool2d-3d", lambda: nn.MaxPool2d(2)(x4(3, 8, 8)), r"max_pool2d: expected a 4-D input.*\[3, 8, 8\]"),
+    ("MaxPool2d-2d", lambda: nn.MaxPool2d(2)(x4(8, 8)), r"max_pool2d: expected a 3-D or 4-D input.*\[8, 8\]"),
     ("max_pool2d-kernel-too-big", lambda: F.max_pool2d(x4(1, 1, 3, 3), 5), r"max_pool2d: kernel is larger.*\[1, 1, 3, 3\]"),
     ("max_pool2d-padding", lambda: F.max_pool2d(x4(), 2, padding=2), r"max_pool2d: padding.*half.*padding 2x2"),
     ("max_pool2d-kernel-0", lambda: F.max_pool2d(x4(), 0), r"max_pool2d: kernel.*>= 1.*kernel 0x0"),

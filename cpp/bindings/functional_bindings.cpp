@@ -53,6 +53,10 @@ void bind_functional(py::module_& m) {
   m.def("max_pool2d", [](const Tensor& x, const py::object& k, const py::object& s, const py::object& p) {
     return ops::max_pool2d(x, pool_args(k, s, p, "max_pool2d"));
   }, "input"_a, "kernel_size"_a, "stride"_a = py::none(), "padding"_a = 0);
+  m.def("max_pool2d_with_indices", [](const Tensor& x, const py::object& k, const py::object& s, const py::object& p) {
+    ops::MaxPool2dResult r = ops::max_pool2d_with_indices(x, pool_args(k, s, p, "max_pool2d_with_indices"));
+    return py::make_tuple(r.values, r.indices);
+  }, "input"_a, "kernel_size"_a, "stride"_a = py::none(), "padding"_a = 0);
   m.def("avg_pool2d", [](const Tensor& x, const py::object& k, const py::object& s, const py::object& p) {
     return ops::avg_pool2d(x, pool_args(k, s, p, "avg_pool2d"));
   }, "input"_a, "kernel_size"_a, "stride"_a = py::none(), "padding"_a = 0);

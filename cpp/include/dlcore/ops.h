@@ -49,6 +49,12 @@ struct Pool2dArgs {
   int64_t kernel_h, kernel_w, stride_h, stride_w, pad_h = 0, pad_w = 0;
 };
 Tensor max_pool2d(const Tensor& x, const Pool2dArgs& args);
+// torch's max_pool2d(return_indices=True): indices (int64, [N, C, P, Q]) are the flat h * W + w of
+// each window's maximum in its input plane; only the values are differentiable.
+struct MaxPool2dResult {
+  Tensor values, indices;
+};
+MaxPool2dResult max_pool2d_with_indices(const Tensor& x, const Pool2dArgs& args);
 Tensor avg_pool2d(const Tensor& x, const Pool2dArgs& args);
 
 // ---- regularisation and normalisation ----

@@ -1,4 +1,5 @@
-// max_pool2d (argmax saved for backward) and avg_pool2d (padding counted, PyTorch's default).
+// max_pool2d (argmax saved for backward, and handed out as torch's indices by
+// max_pool2d_with_indices) and avg_pool2d (padding counted, PyTorch's default).
 #include "dlcore/profiler.h"
 #include "op_util.h"
 
@@ -6,13 +7,13 @@ namespace dlcore::ops {
 namespace {
 
 struct MaxPool2dBackward : Node {
-  Tensor argmax;  // int32 stored in a uint8 tensor of 4 bytes per element
+  Tensor argmax;  // int32 [N, C, P, Q]: the flat h * W + w of each window's maximum in its plane
   Pool2dShape s;
   std::vector<Tensor> apply(const Tensor& g_in) override {
     Tensor g = g_in.contiguous();
     Tensor gx = Tensor::empty({s.N, s.C, s.H, s.W}, DType::Float32, g.device());
     DLCORE_DISPATCH(g.device(), max_pool2d_backward, g.data<float>(),
-                    reinterpret_cast<const int32_t*>(argmax.raw_data()), gx.data<float>(), s);
+                    argmax.data<int32_t>(), gx.data<float>(), s);
     return {gx};
   }
   std::string name() const override { return "MaxPool2dBackward"; }
@@ -58,23 +59,29 @@ Pool2dShape pool_shape(const Tensor& x, const Pool2dArgs& a, const char* op) {
   return s;
 }
 
-}  // namespace
-
-Tensor max_pool2d(const Tensor& x_in, const Pool2dArgs& a) {
-  profiler::OpScope profile_scope("max_pool2d", x_in);
-  Pool2dShape s = pool_shape(x_in, a, "max_pool2d");
+MaxPool2dResult max_pool2d_with_argmax(const Tensor& x_in, const Pool2dArgs& a, const char* op) {
+  profiler::OpScope profile_scope(op, x_in);
+  Pool2dShape s = pool_shape(x_in, a, op);
   Tensor x = x_in.contiguous();
   Tensor y = Tensor::empty({s.N, s.C, s.P, s.Q}, DType::Float32, x.device());
-  Tensor argmax = Tensor::empty({s.N * s.C * s.P * s.Q * 4}, DType::UInt8, x.device());
-  DLCORE_DISPATCH(x.device(), max_pool2d_forward, x.data<float>(), y.data<float>(),
-                  reinterpret_cast<int32_t*>(argmax.raw_data()), s);
+  Tensor argmax = Tensor::empty({s.N, s.C, s.P, s.Q}, DType::Int32, x.device());
+  DLCORE_DISPATCH(x.device(), max_pool2d_forward, x.data<float>(), y.data<float>(), argmax.data<int32_t>(), s);
   if (autograd::any_requires_grad({&x_in})) {
     auto node = std::make_shared<MaxPool2dBackward>();
     node->s = s;
     node->argmax = argmax;
     autograd::record(node, {&x_in}, y);
   }
-  return y;
+  return {y, argmax};
+}
+
+}  // namespace
+
+Tensor max_pool2d(const Tensor& x, const Pool2dArgs& a) { return max_pool2d_with_argmax(x, a, "max_pool2d").values; }
+
+MaxPool2dResult max_pool2d_with_indices(const Tensor& x, const Pool2dArgs& a) {
+  MaxPool2dResult r = max_pool2d_with_argmax(x, a, "max_pool2d_with_indices");
+  return {r.values, to_dtype(r.indices, DType::Int64)};  // torch's indices are int64
 }
 
 Tensor avg_pool2d(const Tensor& x_in, const Pool2dArgs& a) {

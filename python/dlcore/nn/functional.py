@@ -13,7 +13,8 @@ from .._op_table import names_on
 from .functional_conv import conv1d, conv2d, conv_transpose2d
 from .functional_layers import (dropout2d, embedding, group_norm, layer_norm, log_softmax, normalize, one_hot,
                                 softmax)
-from .functional_pool import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool1d, max_pool2d
+from .functional_pool import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool1d, max_pool2d,
+                              max_pool2d_with_indices)
 from .functional_resample import interpolate, pad
 from .functional_losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss,
                                 kl_div, l1_loss, mse_loss, nll_loss, smooth_l1_loss)
@@ -28,7 +29,7 @@ flatten = _F.flatten
 reshape = _F.reshape
 sum, mean, argmax = _F.sum, _F.mean, _F.argmax  # noqa: A001  (PyTorch's names)
 
-__all__ = ["conv2d", "linear", "conv2d_relu", "linear_relu", "matmul", "max_pool2d", "avg_pool2d", "dropout", "batch_norm",
+__all__ = ["conv2d", "linear", "conv2d_relu", "linear_relu", "matmul", "max_pool2d", "max_pool2d_with_indices", "avg_pool2d", "dropout", "batch_norm",
            "log_softmax", "softmax", "cross_entropy", "flatten", "reshape", "sum", "mean", "argmax",
            "adaptive_avg_pool2d", "adaptive_max_pool2d", "conv1d", "conv_transpose2d", "dropout2d", "embedding",
            "group_norm", "interpolate", "layer_norm", "max_pool1d", "normalize", "one_hot", "pad",

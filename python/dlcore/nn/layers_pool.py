@@ -14,22 +14,21 @@ Module = _C.nn.Module
 
 
 class MaxPool2d(_C.nn.MaxPool2d):
-    """2-D max pooling (torch.nn.MaxPool2d): the C++ layer, plus ``ceil_mode`` through F.max_pool2d."""
+    """2-D max pooling (torch.nn.MaxPool2d): the C++ layer, plus ``ceil_mode``, ``return_indices``
+    (forward returns (values, indices)) and unbatched input through F.max_pool2d."""
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
                  return_indices: bool = False, ceil_mode: bool = False) -> None:
         _C.nn.MaxPool2d.__init__(self, kernel_size, stride, padding)
-        if return_indices:
-            raise NotImplementedError("MaxPool2d: return_indices=True is not supported")
         if expand_tuple(dilation, 2, "MaxPool2d: dilation") != (1, 1):
             raise NotImplementedError("MaxPool2d: dilation other than 1 is not supported")
         self.kernel_size, self.stride, self.padding = kernel_size, kernel_size if stride is None else stride, padding
         self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
 
     def forward(self, input: Any) -> Any:  # noqa: A002
-        if not self.ceil_mode:
+        if not self.ceil_mode and not self.return_indices and input.dim() == 4:
             return _C.nn.MaxPool2d.forward(self, input)
-        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, ceil_mode=True)
+        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, 1, self.ceil_mode, self.return_indices)
 
     def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
@@ -57,17 +56,21 @@ class AvgPool2d(_C.nn.AvgPool2d):
 
 
 class MaxPool1d(Module):
-    """Max pooling over [N, C, L] (torch.nn.MaxPool1d)."""
+    """Max pooling over [N, C, L] or [C, L] (torch.nn.MaxPool1d)."""
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+                 return_indices: bool = False, ceil_mode: bool = False) -> None:
         Module.__init__(self)
         self.kernel_size, self.stride, self.padding = kernel_size, kernel_size if stride is None else stride, padding
+        self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
 
     def forward(self, input: Any) -> Any:  # noqa: A002
-        return F.max_pool1d(input, self.kernel_size, self.stride, self.padding)
+        return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                            self.return_indices)
 
     def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 
 
 class AdaptiveAvgPool2d(Module):
