@@ -1,6 +1,8 @@
 // Batch normalisation of the CPU backend over x = [N, C, inner] (inner = H*W for BatchNorm2d,
 // 1 for BatchNorm1d). Channels are independent, so they are spread over threads; statistics
-// are accumulated in double, two-pass, so large batches keep float accuracy.
+// are accumulated in double, two-pass, so large batches keep float accuracy; the sums are `omp simd`
+// reductions (double lanes summed in any order: still far inside float accuracy), without which the
+// strict left-to-right double sums would run one element per cycle.
 #include <cmath>
 
 #include "cpu_parallel.h"
@@ -36,11 +38,13 @@ void batch_norm_forward_train(const float* x, const float* gamma, const float* b
   for_each_channel(N, C, inner, [&](int64_t c) {
     double total = 0.0;
     for_each_run(x, N, C, inner, c, [&](const float* run, int64_t) {
+#pragma omp simd reduction(+ : total)
       for (int64_t i = 0; i < inner; ++i) total += run[i];
     });
     const double mean = total / static_cast<double>(count);
     double squares = 0.0;
     for_each_run(x, N, C, inner, c, [&](const float* run, int64_t) {
+#pragma omp simd reduction(+ : squares)
       for (int64_t i = 0; i < inner; ++i) {
         const double d = run[i] - mean;
         squares += d * d;
@@ -96,6 +100,7 @@ void batch_norm_backward(const float* gy, const float* x, const float* gamma,
     for (int64_t n = 0; n < N; ++n) {
       const float* g = gy + (n * C + c) * inner;
       const float* in = x + (n * C + c) * inner;
+#pragma omp simd reduction(+ : sum_gy, sum_gy_xhat)
       for (int64_t i = 0; i < inner; ++i) {
         sum_gy += g[i];
         sum_gy_xhat += static_cast<double>(g[i]) * ((in[i] - mean) * invstd);
