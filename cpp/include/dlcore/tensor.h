@@ -37,7 +37,8 @@ using Shape = std::vector<int64_t>;
 std::string shape_str(const Shape& shape);
 int64_t shape_numel(const Shape& shape);
 
-// Bytes on one device. CPU memory is 64-byte aligned; CUDA memory comes from the caching allocator.
+// Bytes on one device. CPU memory is 64-byte aligned, from cpu_allocator (large blocks cached);
+// CUDA memory comes from the caching allocator.
 struct Storage {
   Storage(size_t nbytes, Device device);
   ~Storage();

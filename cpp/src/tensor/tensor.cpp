@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "../dispatch.h"
+#include "cpu_allocator.h"
 #include "../ops/pointwise.h"
 #include "dlcore/autograd.h"
 #include "dlcore/cuda_runtime.h"
@@ -108,9 +109,7 @@ Storage::Storage(size_t nbytes_, Device device_) : nbytes(nbytes_), device(devic
     data = cuda::allocate(nbytes);
   } else {
     // 64-byte alignment keeps every row of a packed GEMM panel on its own cache lines.
-    size_t rounded = (nbytes + 63) / 64 * 64;
-    data = std::aligned_alloc(64, rounded);
-    if (!data) throw std::runtime_error("out of memory: cannot allocate " + std::to_string(nbytes) + " bytes on cpu");
+    data = cpu_allocator::allocate(nbytes);
   }
 }
 
@@ -119,7 +118,7 @@ Storage::~Storage() {
   if (device.is_cuda()) {
     cuda::deallocate(data);
   } else {
-    std::free(data);
+    cpu_allocator::deallocate(data, nbytes);
   }
 }
 
