@@ -209,8 +209,31 @@ def test_unique(array: np.ndarray) -> None:
         for counts in (False, True):
             compare(lambda x: torch.unique(x, return_inverse=inverse, return_counts=counts),
                     lambda x: dl.unique(x, return_inverse=inverse, return_counts=counts), [array], grad=False)
-    with pytest.raises(NotImplementedError, match="unique"):
-        dl.tensor(array).unique(dim=0)
+
+
+@pytest.mark.parametrize("array", [np.array([[1, 2], [1, 2], [0, 5], [1, -3]]), np.array([[3, 1, 3], [1, 3, 1]]),
+                                   np.array([[[1.5, 2.0], [0.0, 1.0]], [[1.5, 2.0], [0.0, 1.0]], [[1.5, 2.0], [0.0, 0.5]]]),
+                                   np.array([True, False, True]), np.zeros((0, 3), dtype=np.int64),
+                                   np.zeros((3, 0), dtype=np.float32)],
+                         ids=["rows", "columns", "3d", "bool", "no-rows", "empty-rows"])
+def test_unique_dim(array: np.ndarray) -> None:
+    for dim in range(-array.ndim, array.ndim):
+        if any(size == 0 for k, size in enumerate(array.shape) if k != dim % array.ndim):
+            with pytest.raises(RuntimeError, match="0 sized dimensions"):
+                dl.unique(dl.tensor(array), dim=dim)
+            continue
+        for inverse in (False, True):
+            for counts in (False, True):
+                compare(lambda x: torch.unique(x, dim=dim, return_inverse=inverse, return_counts=counts),
+                        lambda x: dl.unique(x, dim=dim, return_inverse=inverse, return_counts=counts), [array], grad=False)
+        compare(lambda x: x.unique(sorted=False, dim=dim), lambda x: x.unique(sorted=False, dim=dim), [array], grad=False)
+
+
+def test_unique_dim_errors() -> None:
+    with pytest.raises(IndexError):
+        dl.unique(dl.tensor([[1, 2]]), dim=2)
+    with pytest.raises(IndexError):
+        dl.unique(dl.tensor(3), dim=0)
 
 
 @pytest.mark.parametrize("name", ["cumsum", "cumprod"])

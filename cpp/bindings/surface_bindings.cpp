@@ -81,9 +81,7 @@ double norm_order(const py::object& p) {
 }
 
 py::object unique_result(const Tensor& x, bool return_inverse, bool return_counts, const py::object& dim) {
-  if (!dim.is_none())
-    throw NotImplementedError("unique(): dim= is not supported by dlcore yet; got dim=" + std::string(py::str(dim)));
-  const ops::UniqueResult u = ops::unique(x);
+  const ops::UniqueResult u = dim.is_none() ? ops::unique(x) : ops::unique_dim(x, dim.cast<int64_t>());
   if (!return_inverse && !return_counts) return py::cast(u.values);
   py::list out;
   out.append(u.values);

@@ -127,6 +127,9 @@ struct UniqueResult {  // torch.unique(x, sorted=True, return_inverse=True, retu
   Tensor values, inverse, counts;
 };
 UniqueResult unique(const Tensor& x);  // over the flattened tensor
+// torch.unique(x, dim=dim): the distinct slices along dim, sorted lexicographically; inverse and counts
+// have one entry per slice of x and per unique slice.
+UniqueResult unique_dim(const Tensor& x, int64_t dim);
 // Integer and bool inputs scan in int64 (torch's result dtype); dtype converts the input first.
 Tensor cumsum(const Tensor& x, int64_t dim, std::optional<DType> dtype = std::nullopt);
 Tensor cumprod(const Tensor& x, int64_t dim, std::optional<DType> dtype = std::nullopt);

@@ -2,6 +2,10 @@
 // innermost and made contiguous for the row kernels of kernels/cpu/sort_scan.h (CPU only for now:
 // CUDA tensors are refused with a RuntimeError naming the op). Sorted values are a gather of the
 // input by the sorted indices, so their gradient is gather's.
+#include <algorithm>
+#include <numeric>
+#include <vector>
+
 #include "dlcore/profiler.h"
 #include "../kernels/cpu/sort_scan.h"
 #include "op_util.h"
@@ -163,6 +167,60 @@ UniqueResult unique(const Tensor& x) {
   const Tensor first = reshape(nonzero(starts), {-1});
   const Tensor ends = cat({slice(first, 0, 1, first.numel()), Tensor::full({1}, Scalar(n), DType::Int64)}, 0);
   u.counts = sub(ends, first);
+  return u;
+}
+
+UniqueResult unique_dim(const Tensor& x_in, int64_t dim) {
+  profiler::OpScope profile_scope("unique", x_in);
+  check_cpu(x_in, "unique");
+  NoGradGuard no_grad;
+  if (x_in.dim() == 0)
+    throw IndexError("unique(): dimension specified as " + std::to_string(dim) + " but the tensor has no dimensions");
+  const int64_t d = wrap_dim(dim, x_in.dim(), "unique");
+  for (int64_t k = 0; k < x_in.dim(); ++k)
+    if (k != d && x_in.size(k) == 0)
+      throw std::runtime_error("unique(): there are 0 sized dimensions, and they aren't selected, so unique cannot be "
+                               "applied (input " + x_in.describe() + ", dim " + std::to_string(d) + ")");
+  // Slices along d become rows of a [n, m] matrix, sorted lexicographically (torch's order).
+  std::vector<int64_t> to_front(static_cast<size_t>(x_in.dim()));
+  to_front[0] = d;
+  for (int64_t k = 0, j = 1; k < x_in.dim(); ++k)
+    if (k != d) to_front[static_cast<size_t>(j++)] = k;
+  const Tensor front = permute(x_in.detach(), to_front).contiguous();
+  const int64_t n = x_in.size(d), m = n == 0 ? 0 : front.numel() / n;
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), int64_t{0});
+  std::vector<int64_t> first_rows, group(static_cast<size_t>(n));  // group: each sorted row's unique index
+  visit_dtype(front.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* rows = front.data<T>();
+    auto row = [&](int64_t r) { return rows + r * m; };
+    // stable_sort never reads out of bounds, even for NaN's inconsistent comparisons.
+    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+      return std::lexicographical_compare(row(a), row(a) + m, row(b), row(b) + m);
+    });
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t r = order[static_cast<size_t>(i)];
+      if (i == 0 || !std::equal(row(r), row(r) + m, row(order[static_cast<size_t>(i - 1)]))) first_rows.push_back(r);
+      group[static_cast<size_t>(i)] = static_cast<int64_t>(first_rows.size()) - 1;
+    }
+  });
+  const int64_t k = static_cast<int64_t>(first_rows.size());
+  UniqueResult u;
+  u.inverse = Tensor::empty({n}, DType::Int64);
+  u.counts = Tensor::zeros({k}, DType::Int64);
+  Tensor picked = Tensor::empty({k}, DType::Int64);
+  std::copy(first_rows.begin(), first_rows.end(), picked.data<int64_t>());
+  int64_t* inverse = u.inverse.data<int64_t>();
+  int64_t* counts = u.counts.data<int64_t>();
+  for (int64_t i = 0; i < n; ++i) {
+    inverse[order[static_cast<size_t>(i)]] = group[static_cast<size_t>(i)];
+    ++counts[group[static_cast<size_t>(i)]];
+  }
+  // Back to the input's layout: the unique slices along d, the other dims as they were.
+  std::vector<int64_t> back(to_front.size());
+  for (size_t j = 0; j < to_front.size(); ++j) back[static_cast<size_t>(to_front[j])] = static_cast<int64_t>(j);
+  u.values = permute(index_select(front, 0, picked), back).contiguous();
   return u;
 }
 
