@@ -90,10 +90,10 @@ def _infer_dtype(data: Any) -> tuple[Any, bool]:
         while stack:
             item = stack.pop()
             kind = type(item)
-            if kind is list or kind is tuple or (kind not in _PLAIN_LEAVES and isinstance(item, (list, tuple))):
-                stack.extend(item)
-            elif kind in _PLAIN_LEAVES:
+            if kind in _PLAIN_LEAVES:
                 plain.add(kind)
+            elif isinstance(item, (list, tuple)):
+                stack.extend(item)
             else:
                 dtypes.add(_leaf_dtype(item))
                 holds_tensors = holds_tensors or isinstance(item, Tensor)
