@@ -165,7 +165,8 @@ def test_wrapper_prefers_an_installed_dlcore_with_its_extension(installed: bool,
     (checkout / "show.py").write_text("import _dlcore_path\n_dlcore_path.use_working_dlcore()\n"
                                       "import dlcore\nprint(dlcore.TAG)\n")
     env = {**os.environ, "PYTHONPATH": str(site)}
-    proc = subprocess.run([sys.executable, str(checkout / "show.py")], capture_output=True, text=True,
+    # -S: no site-packages, so a dlcore installed in this environment (`pip install -e .`) stays out.
+    proc = subprocess.run([sys.executable, "-S", str(checkout / "show.py")], capture_output=True, text=True,
                           timeout=60, env=env)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == ("installed" if installed else "checkout")
@@ -176,7 +177,7 @@ def test_wrapper_without_any_extension_says_how_to_build(tmp_path: Path) -> None
     _fake_dlcore(checkout, with_c=False, tag="checkout")
     (checkout / "_dlcore_path.py").write_text((REPO / "python" / "_dlcore_path.py").read_text())
     (checkout / "show.py").write_text("import _dlcore_path\n_dlcore_path.use_working_dlcore()\n")
-    proc = subprocess.run([sys.executable, str(checkout / "show.py")], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-S", str(checkout / "show.py")], capture_output=True, text=True,
                           timeout=60, env={**os.environ, "PYTHONPATH": ""})
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "pip install -e ." in proc.stderr
