@@ -5,6 +5,8 @@
 # tests then run on the CPU emulator (tools/cuda_emulator) in build-emu/: every CUDA kernel against
 # the CPU one, the CUDA-graph tests and the multi-device and stream tests (two emulated devices),
 # C++ and the Python suite's device=cuda cases (a few minutes; DLCORE_SKIP_EMULATOR=1 skips).
+# After build/'s ctest, `pip wheel .` is built in build-wheel/ and installed in a fresh venv there
+# (tools/test_wheel.sh).
 # Prerequisites are checked first (tools/check_prereqs.py: missing Python packages are installed,
 # or named with DLCORE_NO_INSTALL=1; a missing libgtest-dev is named in one line). Every Python stage
 # runs with tools/isolate on PYTHONPATH, whose sitecustomize removes the import redirect a
@@ -17,11 +19,12 @@ python3 tools/check_prereqs.py
 isolate="$PWD/tools/isolate"
 # ccache, where installed, lets the three build trees share every object file that comes out the same
 # (the CPU kernels above all; only the files behind the CUDA seam differ): base_dir makes the trees'
-# absolute paths relative, so build/ and build-emu/ hash alike.
+# absolute paths relative, so build/ and build-emu/ hash alike, and build-wheel/ reuses build/'s
+# nvcc objects too.
 launcher=""
 if command -v ccache >/dev/null 2>&1; then
   export CCACHE_BASEDIR="$PWD"
-  launcher="-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"
+  launcher="-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache"
 fi
 # check_c DIR: the dlcore._C that Python imports with PYTHONPATH=DIR must be DIR/dlcore's.
 check_c() {
@@ -35,6 +38,9 @@ sys.exit(0 if os.path.dirname(got) == want else f"error: imported {got}, not the
 cmake -S . -B build -G Ninja $launcher -DCMAKE_BUILD_TYPE=Release -DPython_EXECUTABLE="$(command -v python3)"
 cmake --build build -j "$jobs"
 ctest --test-dir build --output-on-failure -j "$jobs"
+# The wheel a user's `pip wheel .` builds, installed in a fresh venv and checked to import and train
+# there without CUDA libraries or nvcc (tools/test_wheel.sh; with ccache it reuses build/'s objects).
+bash tools/test_wheel.sh
 # With CUDA found, the build above never compiles the CPU-only seam (cuda_unavailable.cpp and the
 # CUDA-less dispatch): build and test that configuration too, without the Python module.
 if grep -q "DLCORE_WITH_CUDA=1" build/CMakeFiles/dlcore_core.dir/flags.make 2>/dev/null || \
