@@ -8,6 +8,7 @@
 // CPU backend: kernels/index_functors.h.
 #include <cstring>
 
+#include "block_reduce.cuh"
 #include "cuda_check.h"
 #include "dlcore/kernels.h"
 #include "kernels/index_functors.h"
@@ -110,23 +111,8 @@ __global__ void scatter_kernel(T* data, const int64_t* offsets, const T* values,
 constexpr int kScanThreads = 256;  // the block size of the nonzero kernels (the scans assume it)
 constexpr int kMaxScanBlocks = kScanThreads;  // so that one block scans the per-block counts
 
-// Inclusive prefix sum of one value per thread across the block (Hillis-Steele, double-buffered in
-// shared memory). Every thread of the block must call it.
 __device__ inline int64_t block_inclusive_scan(int64_t value, int64_t* buffer /* [2 * kScanThreads] */) {
-  const int t = threadIdx.x;
-  int in = 0;
-  buffer[t] = value;
-  __syncthreads();
-  for (int offset = 1; offset < kScanThreads; offset <<= 1) {
-    int64_t sum = buffer[in * kScanThreads + t];
-    if (t >= offset) sum += buffer[in * kScanThreads + t - offset];
-    buffer[(1 - in) * kScanThreads + t] = sum;
-    in = 1 - in;
-    __syncthreads();
-  }
-  const int64_t result = buffer[in * kScanThreads + t];
-  __syncthreads();  // the next call overwrites buffer
-  return result;
+  return ::dlcore::cuda::block_inclusive_scan<kScanThreads>(value, ::dlcore::cuda::SumOp{}, buffer);
 }
 
 template <class T>

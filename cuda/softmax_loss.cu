@@ -2,40 +2,19 @@
 // A warp owns a row when C is small (classifiers: C = 10 or 100) and a whole block when it is large;
 // every row is max-subtracted so exp never overflows. A target outside [0, C) sets the device error
 // flag (reported by the next synchronize) and makes that row's loss NaN.
-#include "block_reduce.cuh"
 #include "cuda_check.h"
 #include "dlcore/kernels.h"
+#include "row_groups.cuh"
 
 namespace dlcore::kernels::cuda {
 namespace {
 
-using ::dlcore::cuda::block_reduce;
+using ::dlcore::cuda::launch_rows;
 using ::dlcore::cuda::MaxOp;
 using ::dlcore::cuda::record_device_error;
-using ::dlcore::cuda::stream;
+using ::dlcore::cuda::RowGroup;
 using ::dlcore::cuda::SumOp;
-using ::dlcore::cuda::warp_reduce;
-
-constexpr int kThreads = 256;
-constexpr int64_t kWarpRowLimit = 1024;  // up to this many columns a warp handles a row
-
-// Groups of G threads (G = 32: a warp, G = kThreads: the whole block) each walk rows of the matrix.
-template <int G>
-struct RowGroup {
-  static constexpr int kGroupsPerBlock = kThreads / G;
-  int lane = threadIdx.x % G;
-  int64_t first_row = static_cast<int64_t>(blockIdx.x) * kGroupsPerBlock + threadIdx.x / G;
-  int64_t row_step = static_cast<int64_t>(gridDim.x) * kGroupsPerBlock;
-
-  template <typename Op>
-  __device__ float reduce(float value, Op op, float identity, float* scratch) const {
-    if constexpr (G == 32) {
-      return warp_reduce(value, op);
-    } else {
-      return block_reduce(value, op, identity, scratch);
-    }
-  }
-};
+constexpr int kThreads = ::dlcore::cuda::kRowThreads;
 
 // Max and log of the sum of exp(x - max) for one row, shared by every group member.
 template <int G>
@@ -129,25 +108,6 @@ __global__ void cross_entropy_backward_kernel(const float* logp, const int64_t* 
       glogits[n * C + c] = g * (expf(logp[n * C + c]) - hit - uniform);
     }
   }
-}
-
-unsigned int row_blocks(int64_t N, int groups_per_block) {
-  const int64_t needed = (N + groups_per_block - 1) / groups_per_block;
-  const int64_t cap = static_cast<int64_t>(::dlcore::cuda::multiprocessor_count()) * 16;
-  return static_cast<unsigned int>(std::max<int64_t>(1, std::min(needed, cap)));
-}
-
-// Runs the warp-per-row instance when C is small, the block-per-row one otherwise.
-template <typename... Params, typename... Args>
-void launch_rows(void (*warp_kernel)(Params...), void (*block_kernel)(Params...),
-                 const char* op_name, int64_t N, int64_t C, Args... args) {
-  if (N <= 0 || C <= 0) return;
-  if (C <= kWarpRowLimit) {
-    warp_kernel<<<row_blocks(N, kThreads / 32), kThreads, 0, stream()>>>(args...);
-  } else {
-    block_kernel<<<row_blocks(N, 1), kThreads, 0, stream()>>>(args...);
-  }
-  DLCORE_CUDA_CHECK_LAUNCH(op_name);
 }
 
 }  // namespace

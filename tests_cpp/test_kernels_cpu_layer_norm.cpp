@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "kernel_test_util.h"
-#include "kernels/cpu/layer_norm.h"
+#include "dlcore/kernels.h"
 
 namespace dlcore {
 namespace {

@@ -1,4 +1,4 @@
-// Tests of the CPU sorting and scan kernels (kernels/cpu/sort_scan.h) against naive references:
+// Tests of the CPU sorting and scan kernels (kernels/cpu/sort_scan.cpp) against naive references:
 // the sort permutation is stable and places NaN as torch does, in both orders and several dtypes,
 // and topk's partial sort gives exactly its first k entries;
 // running sums/products match a double loop (int64 for integers); cumprod's gradient matches
@@ -10,13 +10,10 @@
 #include <random>
 #include <vector>
 
-#include "kernels/cpu/sort_scan.h"
+#include "dlcore/kernels.h"
 
 namespace dlcore {
 namespace {
-
-using kernels::cpu::ScanOp;
-using kernels::cpu::SortOrder;
 
 // True when row[idx] is ordered (NaN largest) and equal values keep increasing indices.
 template <class T>

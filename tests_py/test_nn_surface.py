@@ -504,7 +504,7 @@ def test_init_trunc_normal_orthogonal_eye():
 
 @pytest.mark.parametrize("affine", [True, False])
 def test_layer_norm_fused_and_composed_paths_match_torch(affine, device):
-    """float32 on the CPU runs the fused C++ kernel, float64 (and CUDA) the composition of ops."""
+    """float32 runs the fused C++ kernel (CPU and CUDA), float64 the composition of ops."""
     shape, normalized = (3, 4, 6), (4, 6)
     for np_dtype, torch_dtype, tol in ((np.float32, torch.float32, 1e-5), (np.float64, torch.float64, 1e-10)):
         rng = np.random.default_rng(11)
@@ -514,6 +514,7 @@ def test_layer_norm_fused_and_composed_paths_match_torch(affine, device):
         out_t = tF.layer_norm(tensors_t[0], normalized, *(tensors_t[1:] if affine else (None, None)), eps=1e-5)
         out_d = F.layer_norm(tensors_d[0], normalized, *(tensors_d[1:] if affine else (None, None)), eps=1e-5)
         np.testing.assert_allclose(to_numpy(out_d), to_numpy(out_t), atol=tol, rtol=tol)
+        assert (out_d.grad_fn.name() == "NativeLayerNormBackward") == (np_dtype is np.float32)
         out_t.backward(torch.tensor(g, dtype=torch_dtype))
         out_d.backward(dl.tensor(g.astype(np_dtype), device=device))
         for td, tt in zip(tensors_d if affine else tensors_d[:1], tensors_t if affine else tensors_t[:1]):

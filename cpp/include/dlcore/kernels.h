@@ -72,6 +72,10 @@ struct ReduceIter {
   double scale = 1.0;          // Sum: results are multiplied by it (1/reduced for mean)
 };
 
+// Sorting and scans (sort_rows, topk_rows, scan_rows in kernel_list.inc).
+enum class SortOrder : int8_t { Ascending, Descending };
+enum class ScanOp : int8_t { Sum, Product };
+
 struct Conv2dShape {
   int64_t N, C, H, W;      // input
   int64_t K, R, S;         // output channels, kernel height, kernel width

@@ -1,12 +1,11 @@
-// layer_norm: the fused CPU kernel (kernels/cpu/layer_norm.cpp) for float32 inputs, with a Node whose
-// backward is the fused kernel too. CUDA tensors are refused with a RuntimeError naming the op: there
-// is no CUDA kernel yet (dl.nn.functional.layer_norm composes other ops on CUDA instead).
+// layer_norm: the fused kernels of kernel_list.inc (layer_norm_forward/backward, on the CPU and CUDA)
+// for float32 inputs, with a Node whose backward is the fused kernel too.
 #include <algorithm>
 #include <stdexcept>
 
-#include "dlcore/profiler.h"
-#include "../kernels/cpu/layer_norm.h"
+#include "../dispatch.h"
 #include "dlcore/nn.h"
+#include "dlcore/profiler.h"
 #include "op_util.h"
 
 namespace dlcore::ops {
@@ -22,11 +21,10 @@ struct LayerNormBackward : Node {
     if (wants(0)) gx = Tensor::empty(x.shape(), DType::Float32, x.device());
     if (wants(1)) ggamma = Tensor::empty(next_edges[1].input_shape, DType::Float32, x.device());
     if (wants(2)) gbeta = Tensor::empty(next_edges[2].input_shape, DType::Float32, x.device());
-    kernels::cpu::layer_norm_backward(g.data<float>(), x.data<float>(), mean.data<float>(), rstd.data<float>(),
-                                      gamma.defined() ? gamma.data<float>() : nullptr,
-                                      gx.defined() ? gx.data<float>() : nullptr,
-                                      ggamma.defined() ? ggamma.data<float>() : nullptr,
-                                      gbeta.defined() ? gbeta.data<float>() : nullptr, rows, cols);
+    DLCORE_DISPATCH(x.device(), layer_norm_backward, g.data<float>(), x.data<float>(), mean.data<float>(),
+                    rstd.data<float>(), gamma.defined() ? gamma.data<float>() : nullptr,
+                    gx.defined() ? gx.data<float>() : nullptr, ggamma.defined() ? ggamma.data<float>() : nullptr,
+                    gbeta.defined() ? gbeta.data<float>() : nullptr, rows, cols);
     return {gx, ggamma, gbeta};
   }
   std::string name() const override { return "NativeLayerNormBackward"; }
@@ -51,8 +49,6 @@ Tensor layer_norm(const Tensor& x_in, const Shape& normalized_shape, const Tenso
                   float eps) {
   profiler::OpScope profile_scope("layer_norm", x_in, weight, bias);
   check_float(x_in, "layer_norm", "input");
-  if (x_in.is_cuda())
-    throw std::runtime_error("layer_norm: the fused kernel has no CUDA version yet (input " + x_in.describe() + ")");
   const int64_t k = static_cast<int64_t>(normalized_shape.size());
   Shape trailing(x_in.shape().end() - std::min<int64_t>(k, x_in.dim()), x_in.shape().end());
   if (k == 0 || k > x_in.dim() || trailing != normalized_shape)
@@ -71,9 +67,9 @@ Tensor layer_norm(const Tensor& x_in, const Shape& normalized_shape, const Tenso
   Tensor mean = Tensor::empty({rows}, DType::Float32, x.device());
   Tensor rstd = Tensor::empty({rows}, DType::Float32, x.device());
   if (x.numel() > 0)
-    kernels::cpu::layer_norm_forward(x.data<float>(), gamma.defined() ? gamma.data<float>() : nullptr,
-                                     beta.defined() ? beta.data<float>() : nullptr, y.data<float>(),
-                                     mean.data<float>(), rstd.data<float>(), rows, cols, eps);
+    DLCORE_DISPATCH(x.device(), layer_norm_forward, x.data<float>(), gamma.defined() ? gamma.data<float>() : nullptr,
+                    beta.defined() ? beta.data<float>() : nullptr, y.data<float>(), mean.data<float>(),
+                    rstd.data<float>(), rows, cols, eps);
   if (autograd::any_requires_grad({&x_in, &weight, &bias})) {
     auto node = std::make_shared<LayerNormBackward>();
     node->save(node->x, x);

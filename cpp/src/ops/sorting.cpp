@@ -1,26 +1,20 @@
-// sort, argsort, topk, unique, cumsum and cumprod along a dimension. The dimension is moved
-// innermost and made contiguous for the row kernels of kernels/cpu/sort_scan.h (CPU only for now:
-// CUDA tensors are refused with a RuntimeError naming the op). Sorted values are a gather of the
-// input by the sorted indices, so their gradient is gather's.
+// sort, argsort, topk, unique, cumsum and cumprod along a dimension, on either backend. The
+// dimension is moved innermost and made contiguous for the row kernels of kernel_list.inc (sort_rows,
+// topk_rows, scan_rows, cumprod_backward_rows). Sorted values are a gather of the input by the
+// sorted indices, so their gradient is gather's. unique() is composed of device ops (argsort, gather,
+// masked_select, cumsum, scatter, nonzero); unique(dim=) sorts slices on the host and so refuses
+// CUDA tensors with a RuntimeError naming the op.
 #include <algorithm>
 #include <numeric>
 #include <vector>
 
+#include "../dispatch.h"
 #include "dlcore/profiler.h"
-#include "../kernels/cpu/sort_scan.h"
 #include "op_util.h"
 
 namespace dlcore::ops {
 namespace {
 
-namespace cpu = kernels::cpu;
-
-void check_cpu(const Tensor& x, const char* op) {
-  check_defined(x, op, "input");
-  if (x.is_cuda())
-    throw std::runtime_error(std::string(op) + ": not implemented for CUDA tensors yet (dlcore has only a CPU kernel); "
-                             "move the tensor with .cpu() first");
-}
 
 // x with `dim` swapped to the end, contiguous: rows of the kernels' layout. A 0-d x is one row of 1.
 struct Rows {
@@ -44,12 +38,12 @@ Tensor from_rows(const Tensor& result, const Rows& r, const Tensor& x) {
 }
 
 Tensor sorted_indices(const Tensor& x, int64_t dim, bool descending, const char* op) {
-  check_cpu(x, op);
+  check_defined(x, op, "input");
   Rows r = rows_along(x.detach(), dim, op);
-  Tensor idx = Tensor::empty(r.data.shape(), DType::Int64);
+  Tensor idx = Tensor::empty(r.data.shape(), DType::Int64, x.device());
   if (r.rows > 0)
-    cpu::sort_rows(x.dtype(), r.data.raw_data(), r.rows, r.n,
-                   descending ? cpu::SortOrder::Descending : cpu::SortOrder::Ascending, idx.data<int64_t>());
+    DLCORE_DISPATCH(x.device(), sort_rows, x.dtype(), r.data.raw_data(), r.rows, r.n,
+                    descending ? SortOrder::Descending : SortOrder::Ascending, idx.data<int64_t>());
   return from_rows(idx, r, x);
 }
 
@@ -74,10 +68,10 @@ struct CumprodBackward : Node {
   std::vector<Tensor> apply(const Tensor& g) override {
     Rows x = rows_along(input, dim, "cumprod"), y = rows_along(result, dim, "cumprod");
     Rows gr = rows_along(g.dtype() == input.dtype() ? g : to_dtype(g, input.dtype()), dim, "cumprod");
-    Tensor gx = Tensor::empty(x.data.shape(), input.dtype());
+    Tensor gx = Tensor::empty(x.data.shape(), input.dtype(), input.device());
     if (x.rows > 0)
-      cpu::cumprod_backward_rows(input.dtype(), x.data.raw_data(), y.data.raw_data(), gr.data.raw_data(),
-                                 gx.raw_data(), x.rows, x.n);
+      DLCORE_DISPATCH(input.device(), cumprod_backward_rows, input.dtype(), x.data.raw_data(), y.data.raw_data(),
+                      gr.data.raw_data(), gx.raw_data(), x.rows, x.n);
     return {from_rows(gx, x, input)};
   }
   std::string name() const override { return "CumprodBackward"; }
@@ -87,16 +81,16 @@ struct CumprodBackward : Node {
   }
 };
 
-Tensor scan(cpu::ScanOp op, const Tensor& x_in, int64_t dim, std::optional<DType> dtype, const char* name) {
-  check_cpu(x_in, name);
+Tensor scan(ScanOp op, const Tensor& x_in, int64_t dim, std::optional<DType> dtype, const char* name) {
+  check_defined(x_in, name, "input");
   const Tensor x = dtype ? to_dtype(x_in, *dtype) : x_in;
   Rows r = rows_along(x.detach(), dim, name);
   const DType out_dtype = is_floating(x.dtype()) ? x.dtype() : DType::Int64;  // torch: integer scans are int64
-  Tensor out = Tensor::empty(r.data.shape(), out_dtype);
-  if (r.rows > 0) cpu::scan_rows(op, x.dtype(), r.data.raw_data(), out.raw_data(), r.rows, r.n);
+  Tensor out = Tensor::empty(r.data.shape(), out_dtype, x.device());
+  if (r.rows > 0) DLCORE_DISPATCH(x.device(), scan_rows, op, x.dtype(), r.data.raw_data(), out.raw_data(), r.rows, r.n);
   out = from_rows(out, r, x);
   if (autograd::any_requires_grad({&x})) {
-    if (op == cpu::ScanOp::Sum) {
+    if (op == ScanOp::Sum) {
       auto node = std::make_shared<CumsumBackward>();
       node->dim = r.dim;
       autograd::record(node, {&x}, out);
@@ -126,7 +120,7 @@ Tensor argsort(const Tensor& x, int64_t dim, bool descending) {
 
 ValuesIndices topk(const Tensor& x, int64_t k, int64_t dim, bool largest) {
   profiler::OpScope profile_scope("topk", x);
-  check_cpu(x, "topk");
+  check_defined(x, "topk", "input");
   const int64_t d = wrap_dim(dim, x.dim(), "topk");
   const int64_t n = x.dim() == 0 ? 1 : x.size(d);
   if (k < 0 || k > n)
@@ -135,44 +129,48 @@ ValuesIndices topk(const Tensor& x, int64_t k, int64_t dim, bool largest) {
   Rows r = rows_along(x.detach(), d, "topk");
   Shape picked = r.data.shape();
   picked.back() = k;
-  Tensor indices = Tensor::empty(picked, DType::Int64);
+  Tensor indices = Tensor::empty(picked, DType::Int64, x.device());
   if (r.rows > 0 && k > 0)
-    cpu::topk_rows(x.dtype(), r.data.raw_data(), r.rows, r.n, k,
-                   largest ? cpu::SortOrder::Descending : cpu::SortOrder::Ascending, indices.data<int64_t>());
+    DLCORE_DISPATCH(x.device(), topk_rows, x.dtype(), r.data.raw_data(), r.rows, r.n, k,
+                    largest ? SortOrder::Descending : SortOrder::Ascending, indices.data<int64_t>());
   indices = from_rows(indices, r, x);
   return {gather_along(x, d, indices), indices};
 }
 
 UniqueResult unique(const Tensor& x) {
   profiler::OpScope profile_scope("unique", x);
-  check_cpu(x, "unique");
+  check_defined(x, "unique", "input");
   NoGradGuard no_grad;  // torch's unique has no gradient
   const Tensor flat = reshape(x.detach(), {-1});
   const int64_t n = flat.numel();
   UniqueResult u;
   if (n == 0) {
-    u.values = Tensor::empty({0}, x.dtype());
-    u.inverse = Tensor::empty(x.shape(), DType::Int64);
-    u.counts = Tensor::empty({0}, DType::Int64);
+    u.values = Tensor::empty({0}, x.dtype(), x.device());
+    u.inverse = Tensor::empty(x.shape(), DType::Int64, x.device());
+    u.counts = Tensor::empty({0}, DType::Int64, x.device());
     return u;
   }
   const Tensor order = argsort(flat, 0, false);
   const Tensor sorted = gather(flat, 0, order);
   // starts[i]: sorted[i] begins a new value (NaN never equals NaN, so each NaN stands alone, as torch)
-  const Tensor starts = cat({Tensor::full({1}, Scalar(true), DType::Bool),
+  const Tensor starts = cat({Tensor::full({1}, Scalar(true), DType::Bool, x.device()),
                              ne(slice(sorted, 0, 1, n), slice(sorted, 0, 0, n - 1))}, 0);
   u.values = masked_select(sorted, starts);
   const Tensor group = sub(cumsum(starts, 0, std::nullopt), Tensor::wrapped_number(Scalar(int64_t{1})));
-  u.inverse = reshape(scatter(Tensor::empty({n}, DType::Int64), 0, order, group), x.shape());
+  u.inverse = reshape(scatter(Tensor::empty({n}, DType::Int64, x.device()), 0, order, group), x.shape());
   const Tensor first = reshape(nonzero(starts), {-1});
-  const Tensor ends = cat({slice(first, 0, 1, first.numel()), Tensor::full({1}, Scalar(n), DType::Int64)}, 0);
+  const Tensor ends =
+      cat({slice(first, 0, 1, first.numel()), Tensor::full({1}, Scalar(n), DType::Int64, x.device())}, 0);
   u.counts = sub(ends, first);
   return u;
 }
 
 UniqueResult unique_dim(const Tensor& x_in, int64_t dim) {
   profiler::OpScope profile_scope("unique", x_in);
-  check_cpu(x_in, "unique");
+  check_defined(x_in, "unique", "input");
+  if (x_in.is_cuda())
+    throw std::runtime_error("unique: with dim= it sorts slices on the host and has no CUDA version yet (input " +
+                             x_in.describe() + "); move the tensor with .cpu() first, or call unique() without dim");
   NoGradGuard no_grad;
   if (x_in.dim() == 0)
     throw IndexError("unique(): dimension specified as " + std::to_string(dim) + " but the tensor has no dimensions");
@@ -226,11 +224,11 @@ UniqueResult unique_dim(const Tensor& x_in, int64_t dim) {
 
 Tensor cumsum(const Tensor& x, int64_t dim, std::optional<DType> dtype) {
   profiler::OpScope profile_scope("cumsum", x);
-  return scan(cpu::ScanOp::Sum, x, dim, dtype, "cumsum");
+  return scan(ScanOp::Sum, x, dim, dtype, "cumsum");
 }
 Tensor cumprod(const Tensor& x, int64_t dim, std::optional<DType> dtype) {
   profiler::OpScope profile_scope("cumprod", x);
-  return scan(cpu::ScanOp::Product, x, dim, dtype, "cumprod");
+  return scan(ScanOp::Product, x, dim, dtype, "cumprod");
 }
 
 }  // namespace dlcore::ops

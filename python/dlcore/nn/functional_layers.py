@@ -1,7 +1,7 @@
 """The layer functions of ``dl.nn.functional`` that are compositions of existing differentiable C++
 ops, beside the padding/resizing (functional_resample.py), pooling (functional_pool.py) and
 convolution (functional_conv.py) ones: softmax/log_softmax over any dim, layer and group norm
-(layer_norm has a fused CPU kernel and composes on CUDA), normalize, embedding, one_hot, dropout2d.
+(layer_norm has fused CPU and CUDA kernels for float32 and composes for other dtypes), normalize, embedding, one_hot, dropout2d.
 Signatures, defaults and errors are torch.nn.functional's.
 """
 from __future__ import annotations
@@ -35,15 +35,15 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dty
 # ---- normalisation ----
 
 def _fused_layer_norm_applies(input: Tensor, weight: Tensor | None, bias: Tensor | None) -> bool:  # noqa: A002
-    """The fused C++ kernel covers float32 on the CPU; CUDA and other dtypes compose ops instead."""
-    return all(t is None or (t.dtype == _C.dtype.float32 and not t.is_cuda) for t in (input, weight, bias))
+    """The fused C++ kernels cover float32 (CPU and CUDA); other dtypes compose ops instead."""
+    return all(t is None or t.dtype == _C.dtype.float32 for t in (input, weight, bias))
 
 
 def layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | None = None,  # noqa: A002
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Normalises over the trailing ``normalized_shape`` dims (torch.nn.functional.layer_norm);
-    biased variance, as torch. float32 CPU inputs run the fused C++ kernel (forward and backward);
-    elsewhere (CUDA, float64, 16-bit) the same math is composed of differentiable ops."""
+    biased variance, as torch. float32 inputs run the fused C++ kernel (forward and backward) on
+    either device; float64 and 16-bit inputs compose the same math of differentiable ops."""
     shape = tuple(expand_tuple(normalized_shape, 1, "layer_norm") if isinstance(normalized_shape, int)
                   else normalized_shape)
     if tuple(input.shape[input.dim() - len(shape):]) != shape or len(shape) > input.dim():

@@ -1,15 +1,14 @@
-// Layer normalisation on the CPU: per row one pass for the mean, one for the (biased) variance and
-// one for the output, as SIMD reductions (`omp simd reduction` lets the compiler split each sum
+// Layer normalisation on the CPU (kernel_list.inc; cuda/layer_norm.cu is checked against it): per
+// row one pass for the mean, one for the (biased) variance and one for the output, as SIMD reductions (`omp simd reduction` lets the compiler split each sum
 // into vector lanes; the sums stay in double). Rows run in parallel. The weight and bias gradients
 // sum over rows in fixed blocks of rows, then add the blocks in order, so they are deterministic for
 // any thread count while each block reads its rows contiguously.
-#include "layer_norm.h"
-
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "cpu_parallel.h"
+#include "dlcore/kernels.h"
 
 namespace dlcore::kernels::cpu {
 namespace {
