@@ -1,8 +1,8 @@
 """The layer functions of ``dl.nn.functional`` that are compositions of existing differentiable C++
 ops, beside the padding/resizing (functional_resample.py), pooling (functional_pool.py) and
 convolution (functional_conv.py) ones: softmax/log_softmax over any dim, layer and group norm
-(layer_norm has fused CPU and CUDA kernels for float32 and composes for other dtypes), normalize, embedding, one_hot, dropout2d.
-Signatures, defaults and errors are torch.nn.functional's.
+(layer_norm has fused CPU and CUDA kernels for float32 and composes for other dtypes), normalize,
+embedding, one_hot, dropout2d. Signatures, defaults and errors are torch.nn.functional's.
 """
 from __future__ import annotations
 
